@@ -1,0 +1,116 @@
+"""The ``runbook`` command line: click commands over the library, and the one place where
+library errors become exit codes (0 success, 1 invalid input or failed check, 2 usage)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator import __version__
+from generator.errors import Diagnostic, InputError, RunbookError
+from generator.model import EnvironmentSpec
+from generator.project import Project, build, load_project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            _print_diagnostics(exc.diagnostics)
+            sys.exit(1)
+        except RunbookError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in sorted(diagnostics):
+        click.echo(diagnostic.format(), err=True)
+
+
+project_option = click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder that holds mkdocs.yml, environments/, templates/ and docs/.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="runbook")
+def main() -> None:
+    """Runbooks for integrating Lync Server 2013 / Skype for Business Server with Exchange."""
+
+
+@main.command()
+@project_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", help="json: one object per diagnostic, for CI annotations.")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@_handle_errors
+def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None:
+    """Check environment files (default: all of the project); print every error and warning."""
+    envs, diagnostics = load_project(Project(project), files)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if output_format == "json":
+        click.echo(json.dumps([{
+            "file": d.path, "line": d.line, "column": d.column,
+            "severity": d.severity, "message": d.message,
+        } for d in sorted(diagnostics)], indent=1))
+    else:
+        _print_diagnostics(diagnostics)
+        checked = len(files) or len(envs) + len({d.path for d in errors})
+        click.echo(f"{checked} file(s) checked: {len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)", err=True)
+    sys.exit(1 if errors else 0)
+
+
+@main.command("build")
+@project_option
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 and list the files that are stale or missing.")
+@click.argument("names", nargs=-1)
+@_handle_errors
+def build_command(project: Path, check: bool, names: tuple[str, ...]) -> None:
+    """Render environments into docs/environments/ (only files whose content changed)."""
+    report, diagnostics = build(Project(project), names, check=check)
+    _print_diagnostics([d for d in diagnostics if d.severity == "warning"])
+    out = Project(project).output
+    if check:
+        for path in report.stale:
+            click.echo(f"stale: {out / path}", err=True)
+        if report.stale:
+            click.echo(f"{len(report.stale)} generated file(s) are stale: run `runbook build`", err=True)
+            sys.exit(1)
+        click.echo("generated docs are up to date", err=True)
+        return
+    click.echo(
+        f"{len(report.written)} written, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged in {out}",
+        err=True,
+    )
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the environment file format (version 1)."""
+    document = EnvironmentSpec.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

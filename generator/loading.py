@@ -1,0 +1,278 @@
+"""Environment files → validated :class:`EnvironmentSpec`, every problem located.
+
+The stages: read bytes → decode → parse (positions kept) → scan for secrets → validate the
+shape (pydantic) → cross-field rules → certificate. All problems of a file are collected;
+a file with any error yields no environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from generator import certificates, names, rules, yamlsource
+from generator.errors import Diagnostic
+from generator.model import EnvironmentSpec
+from generator.yamlsource import Document, KeyPath, Position
+
+SUFFIXES = (".yml", ".yaml")
+_SECRET_KEY = re.compile(
+    r"pass(word|wd|phrase)?$|^pwd$|secret|token|api[_-]?key|credential|private[_-]?key|"
+    r"^(pfx|pin|psk)$|_pass$|^auth(entication)?$|^key$",
+    re.I,
+)
+_PRIVATE_KEY_TEXT = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+
+
+@dataclass(frozen=True)
+class LoadedEnvironment:
+    """A valid environment: its name, where it came from, its data and certificate."""
+
+    name: str
+    path: Path
+    spec: EnvironmentSpec
+    certificate: certificates.CertificateInfo | None
+    certificate_path: Path | None
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory where it lies below it, else as given."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def discover(project: Path) -> list[Path]:
+    """The environment files of a project, in name order."""
+    folder = project / "environments"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+def load_all(paths: Iterable[Path], project: Path, today: dt.date) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
+    """Load every file; return the valid environments and every diagnostic of every file."""
+    loaded, diagnostics = [], []
+    for path in paths:
+        env, found = load(path, project, today)
+        diagnostics.extend(found)
+        if env is not None:
+            loaded.append(env)
+    return loaded, diagnostics
+
+
+def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment | None, list[Diagnostic]]:
+    """Load one environment file: (the environment or None, its errors and warnings)."""
+    shown = display_path(path)
+
+    def at(position: Position, message: str, severity: str = "error") -> Diagnostic:
+        return Diagnostic(shown, position.line, position.column, message, severity)  # type: ignore[arg-type]
+
+    found: list[Diagnostic] = []
+    try:
+        names.environment_name(path.stem)
+    except ValueError as exc:
+        found.append(at(Position(1, 1), str(exc)))
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(yamlsource.MAX_BYTES + 1)
+    except OSError as exc:
+        return None, [*found, at(Position(1, 1), f"cannot read the file: {exc.strerror}")]
+    if len(raw) > yamlsource.MAX_BYTES:
+        size = path.stat().st_size
+        return None, [*found, at(Position(1, 1), (
+            f"the file is {size:,} bytes; an environment file may be at most "
+            f"{yamlsource.MAX_BYTES:,} bytes"
+        ))]
+    try:
+        doc = yamlsource.parse(yamlsource.decode(raw))
+    except yamlsource.YamlProblem as exc:
+        return None, [*found, at(exc.position, exc.message)]
+    if not isinstance(doc.data, dict):
+        kind = "empty" if doc.data is None else f"a {_kind(doc.data)}"
+        return None, [*found, at(Position(1, 1), (
+            f"the file is {kind}; an environment file is a mapping of keys (title:, domain:, ...)"
+        ))]
+
+    secret_paths = set()
+    for key_path, message in _secrets(doc.data, ()):
+        secret_paths.add(key_path)
+        found.append(at(doc.position(key_path, key=True), f"{_dotted(key_path)}: {message}"))
+    spec = None
+    try:
+        spec = EnvironmentSpec.model_validate(doc.data)
+    except ValidationError as exc:
+        error_paths: set[KeyPath] = set()
+        for error in exc.errors():
+            key_path = tuple(error["loc"])
+            if key_path in secret_paths:
+                continue
+            error_paths.add(key_path)
+            is_key = error["type"] == "extra_forbidden"
+            found.append(at(doc.position(key_path, key=is_key), f"{_dotted(key_path)}: {_explain(error, doc)}"))
+        for key_path, plain in doc.plain.items():
+            if key_path not in error_paths and plain.kind == "a number" and not _DECIMAL.match(plain.text):
+                found.append(at(doc.position(key_path), (
+                    f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as a number "
+                    "in another base (octal, hexadecimal or sexagesimal); write a plain decimal "
+                    "number, or quote it if you mean text"
+                )))
+    if spec is None:
+        return None, found
+    for key_path, plain in doc.plain.items():
+        if plain.kind == "a number" and not _DECIMAL.match(plain.text) and isinstance(_get(doc.data, key_path), int):
+            found.append(at(doc.position(key_path), (
+                f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as an octal or "
+                "hexadecimal number; write a plain decimal number"
+            )))
+
+    certificate, certificate_path = None, None
+    stated = spec.lync.oauth_certificate
+    if stated is not None and stated.file is not None:
+        key_path = ("lync", "oauth_certificate", "file")
+        try:
+            certificate_path = resolve_inside(path.parent, stated.file, project)
+            certificate = certificates.read(certificate_path.read_bytes())
+        except (ValueError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {stated.file}: {reason}"))
+    for key_path, message, severity in rules.check(spec, certificate, today):
+        found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity))
+
+    if any(d.severity == "error" for d in found):
+        return None, found
+    env = LoadedEnvironment(path.stem, path, spec, certificate, certificate_path, tuple(found))
+    return env, found
+
+
+def resolve_inside(base: Path, relative: str, project: Path) -> Path:
+    """Resolve ``relative`` against ``base``; refuse absolute paths and escapes from ``project``."""
+    candidate = Path(relative)
+    if candidate.is_absolute() or relative.startswith(("\\", "~")) or re.match(r"[A-Za-z]:", relative):
+        raise ValueError("the path must be relative to the environment file, not absolute")
+    resolved = (base / candidate).resolve()
+    root = project.resolve()
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"the path leads outside the project folder ({root}); keep certificates inside it")
+    if not resolved.is_file():
+        raise ValueError("no such file")
+    return resolved
+
+
+def _secrets(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = (*path, key)
+            if _SECRET_KEY.search(key) and key not in _ALLOWED_KEYS:
+                yield child, (
+                    f"{key!r} looks like a credential; passwords and secrets never belong in an "
+                    "environment file (it is committed and published with the docs). Remove it; "
+                    "the runbook prompts for credentials where a command needs them"
+                )
+            else:
+                yield from _secrets(value, child)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _secrets(value, (*path, i))
+    elif isinstance(data, str) and _PRIVATE_KEY_TEXT.search(data):
+        yield path, f"holds a private key; {certificates.PRIVATE_KEY_REASON}"
+
+
+_ALLOWED_KEYS = frozenset({"key_size"})
+
+
+def _get(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _dotted(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dt.date):
+        return "date"
+    return "text" if isinstance(value, str) else "value"
+
+
+def _known_keys(model: type[BaseModel], path: KeyPath) -> list[str]:
+    for part in path:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        for candidate in getattr(annotation, "__args__", (annotation,)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                model = candidate
+                break
+    return list(model.model_fields)
+
+
+def _explain(error: Any, doc: Document) -> str:
+    kind, loc, value = error["type"], tuple(error["loc"]), error.get("input")
+    plain = doc.plain.get(loc)
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        try:
+            known = _known_keys(EnvironmentSpec, loc[:-1])
+        except (KeyError, AttributeError):
+            known = []
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+        return f"unknown key {key!r}{hint}"
+    if kind == "missing":
+        return "is required but missing"
+    if kind in ("string_type", "str_type") and plain is not None:
+        return (
+            f"expected text, but YAML 1.1 reads the unquoted {plain.text} as {plain.kind}; "
+            f"put it in quotes (\"{plain.text}\") if you mean the text"
+        )
+    if kind in ("string_type", "str_type"):
+        return f"expected text, got a {_kind(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected a whole number, got a {_kind(value)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping of keys, got a {_kind(value)}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected a list, got a {_kind(value)}"
+    if kind == "too_short":
+        return "needs at least one entry"
+    if kind in ("string_too_short",):
+        return "must not be empty"
+    if kind in ("string_too_long",):
+        return f"is too long (at most {error['ctx']['max_length']} characters)"
+    if kind == "literal_error":
+        expected = error["ctx"]["expected"]
+        return f"{value!r} is not one of {expected}"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return "expected a date like 2027-06-30" if "date_" in kind or kind == "date_type" else (
+            "expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00"
+        )
+    if kind == "timezone_aware":
+        return "needs a time zone offset, like 2026-12-05T22:00:00+00:00"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    return str(error["msg"])

@@ -1,0 +1,144 @@
+"""The only Jinja environment: one typed context per environment, rendered to {path: text}.
+
+Templates never do I/O and never read the clock. Values reach PowerShell only through
+:func:`powershell_literal` (the ``ps`` filter); free text reaches Markdown only through
+:func:`markdown_text` (the ``md`` filter).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+
+from generator import __version__
+from generator.errors import TemplateError
+from generator.facts import Facts, derive, product_table
+from generator.loading import LoadedEnvironment
+
+# PowerShell treats U+2018..U+201B as single quotes too: each must be doubled inside '...'.
+_PS_SINGLE_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&\"':=$^]")
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+
+
+def powershell_literal(value: object) -> str:
+    """Quote ``value`` as a PowerShell verbatim (single-quoted) string: nothing in it expands."""
+    text = str(value)
+    return "'" + _PS_SINGLE_QUOTES.sub(lambda m: m.group(0) * 2, text) + "'"
+
+
+def markdown_text(value: object) -> str:
+    """Free text for Markdown and HTML: every markup character becomes an entity, one line."""
+    text = _LINE_BREAKS.sub(" ", str(value))
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """Everything a template may use for one environment."""
+
+    name: str
+    env: Any  # EnvironmentSpec
+    facts: Facts
+    certificate: Any  # CertificateInfo | None
+    files: dict[str, str]
+    products: dict[str, Any]
+    version: str
+
+
+# Output files of one environment, relative to docs/environments/<name>/, and their templates.
+PAGES = {
+    "index.md": "overview.md.j2",
+    "runbook.md": "runbook.md.j2",
+}
+DOWNLOADS = {
+    "{name}-exchange.ps1": "exchange.ps1.j2",
+    "{name}-lync.ps1": "lync.ps1.j2",
+    "{name}-dns.ps1": "dns.ps1.j2",
+    "{name}-autodiscover.zone": "zone.j2",
+}
+CATALOGUE = ("index.md", "catalogue.md.j2")
+
+
+def make_jinja_env(templates: Path) -> jinja2.Environment:
+    """The project's Jinja environment: StrictUndefined, no autoescape (Markdown output)."""
+    jinja_env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    jinja_env.filters["ps"] = powershell_literal
+    jinja_env.filters["md"] = markdown_text
+    return jinja_env
+
+
+def context(env: LoadedEnvironment) -> PageContext:
+    """The one typed context of an environment's templates."""
+    files = {key.split("}-")[-1].replace(".", "_"): key.format(name=env.name) for key in DOWNLOADS}
+    return PageContext(
+        name=env.name,
+        env=env.spec,
+        facts=derive(env.spec),
+        certificate=env.certificate,
+        files=files,
+        products=product_table(),
+        version=__version__,
+    )
+
+
+def render_environment(jinja_env: jinja2.Environment, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
+    """Render one environment's pages and downloads, keyed by path below docs/environments/."""
+    ctx = context(env)
+    out: dict[PurePosixPath, str] = {}
+    base = PurePosixPath(env.name)
+    for target, template in {**PAGES, **DOWNLOADS}.items():
+        out[base / target.format(name=env.name)] = _render(jinja_env, template, ctx=ctx)
+    return out
+
+
+def render_catalogue(jinja_env: jinja2.Environment, envs: Iterable[LoadedEnvironment]) -> dict[PurePosixPath, str]:
+    """Render ``docs/environments/index.md``, the catalogue of all environments."""
+    rows = [context(env) for env in sorted(envs, key=lambda e: e.name)]
+    target, template = CATALOGUE
+    return {PurePosixPath(target): _render(jinja_env, template, rows=rows, products=product_table())}
+
+
+def render_all(templates: Path, envs: list[LoadedEnvironment]) -> dict[PurePosixPath, str]:
+    """Every generated file of a project, keyed by path below docs/environments/."""
+    jinja_env = make_jinja_env(templates)
+    out = render_catalogue(jinja_env, envs)
+    for env in envs:
+        out.update(render_environment(jinja_env, env))
+    return out
+
+
+def _render(jinja_env: jinja2.Environment, template: str, **values: Any) -> str:
+    try:
+        return jinja_env.get_template(template).render(**values)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{_template_line(exc, template)}: {exc.message}") from None
+
+
+def _template_line(exc: BaseException, template: str) -> str:
+    tb = exc.__traceback__
+    where = f"templates/{template}"
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            where = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
