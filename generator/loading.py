@@ -100,11 +100,12 @@ def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment |
     except yamlsource.YamlProblem as exc:
         return None, [*found, at(exc.position, exc.message)]
     if not isinstance(doc.data, dict):
-        kind = "empty" if doc.data is None else f"a {_kind(doc.data)}"
+        kind = "empty" if doc.data is None else _kind(doc.data)
         return None, [*found, at(Position(1, 1), (
             f"the file is {kind}; an environment file is a mapping of keys (title:, domain:, ...)"
         ))]
 
+    found.extend(at(position, message) for position, message in doc.problems)
     secret_paths = set()
     for key_path, message in _secrets(doc.data, ()):
         secret_paths.add(key_path)
@@ -113,14 +114,17 @@ def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment |
     try:
         spec = EnvironmentSpec.model_validate(doc.data)
     except ValidationError as exc:
-        error_paths: set[KeyPath] = set()
-        for error in exc.errors():
+        errors = _relevant(exc.errors(), secret_paths)
+        error_paths = {tuple(error["loc"]) for error in errors}
+        for error in errors:
             key_path = tuple(error["loc"])
-            if key_path in secret_paths:
-                continue
-            error_paths.add(key_path)
-            is_key = error["type"] == "extra_forbidden"
-            found.append(at(doc.position(key_path, key=is_key), f"{_dotted(key_path)}: {_explain(error, doc)}"))
+            if error["type"] == "extra_forbidden":
+                position = doc.position(key_path, key=True)
+            elif error["type"] == "missing":
+                position = doc.position(key_path[:-1], key=True) if len(key_path) > 1 else Position(1, 1)
+            else:
+                position = doc.position(key_path)
+            found.append(at(position, f"{_dotted(key_path)}: {_explain(error, doc)}"))
         for key_path, plain in doc.plain.items():
             if key_path not in error_paths and plain.kind == "a number" and not _DECIMAL.match(plain.text):
                 found.append(at(doc.position(key_path), (
@@ -154,6 +158,41 @@ def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment |
         return None, found
     env = LoadedEnvironment(path.stem, path, spec, certificate, certificate_path, tuple(found))
     return env, found
+
+
+def _relevant(errors: list[Any], secret_paths: set[KeyPath]) -> list[Any]:
+    """Drop pydantic errors that only echo another one.
+
+    A key already reported as a secret; a list "too short" only because its one entry was
+    invalid; a required key "missing" only because it is misspelt next to it (the unknown
+    key's "did you mean" says it all).
+    """
+    locs = [tuple(error["loc"]) for error in errors]
+    misspelt = set()
+    for error, loc in zip(errors, locs, strict=True):
+        if error["type"] == "extra_forbidden":
+            for close in _close_keys(loc):
+                misspelt.add((*loc[:-1], close))
+    kept = []
+    for error, loc in zip(errors, locs, strict=True):
+        if loc in secret_paths:
+            continue
+        if error["type"] == "too_short" and any(
+            other[: len(loc)] == loc and len(other) > len(loc) for other in locs
+        ):
+            continue
+        if error["type"] == "missing" and loc in misspelt:
+            continue
+        kept.append(error)
+    return kept
+
+
+def _close_keys(loc: KeyPath) -> list[str]:
+    try:
+        known = _known_keys(EnvironmentSpec, loc[:-1])
+    except (KeyError, AttributeError):
+        return []
+    return difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
 
 
 def resolve_inside(base: Path, relative: str, project: Path) -> Path:
@@ -206,17 +245,20 @@ def _dotted(path: KeyPath) -> str:
 
 
 def _kind(value: Any) -> str:
+    """What ``value`` is, in words with an article: "a list", "text", ..."""
     if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
     if isinstance(value, bool):
-        return "boolean"
+        return "a boolean (true/false)"
     if isinstance(value, int | float):
-        return "number"
+        return "a number"
     if isinstance(value, dt.date):
-        return "date"
-    return "text" if isinstance(value, str) else "value"
+        return "a date"
+    if value is None:
+        return "nothing (null)"
+    return "text" if isinstance(value, str) else "a value"
 
 
 def _known_keys(model: type[BaseModel], path: KeyPath) -> list[str]:
@@ -240,7 +282,7 @@ def _explain(error: Any, doc: Document) -> str:
             known = _known_keys(EnvironmentSpec, loc[:-1])
         except (KeyError, AttributeError):
             known = []
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        close = _close_keys(loc)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
         return f"unknown key {key!r}{hint}"
     if kind == "missing":
@@ -251,13 +293,13 @@ def _explain(error: Any, doc: Document) -> str:
             f"put it in quotes (\"{plain.text}\") if you mean the text"
         )
     if kind in ("string_type", "str_type"):
-        return f"expected text, got a {_kind(value)}"
+        return f"expected text, got {_kind(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, got a {_kind(value)}"
+        return f"expected a whole number, got {_kind(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"expected a mapping of keys, got a {_kind(value)}"
+        return f"expected a mapping of keys, got {_kind(value)}"
     if kind in ("tuple_type", "list_type"):
-        return f"expected a list, got a {_kind(value)}"
+        return f"expected a list, got {_kind(value)}"
     if kind == "too_short":
         return "needs at least one entry"
     if kind in ("string_too_short",):

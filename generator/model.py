@@ -34,7 +34,7 @@ Thumbprint = Annotated[StrictStr, AfterValidator(names.thumbprint)]
 IPv4 = Annotated[StrictStr, AfterValidator(names.ipv4)]
 Date = Annotated[dt.date, BeforeValidator(_only_date)]
 When = Annotated[AwareDatetime, BeforeValidator(_only_date)]
-Text = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+Text = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(names.text)]
 
 
 class _Frozen(BaseModel):

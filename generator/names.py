@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 
 import idna
 
@@ -17,6 +18,41 @@ _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 _SIP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
 _THUMBPRINT = re.compile(r"[0-9A-F]{40}\Z")
 _INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_HOST_ASCII = re.compile(r"[A-Za-z0-9.-]")
+# Characters that word processors and mail clients put in place of hyphens and quotes.
+_LOOKALIKES = {
+    "\u2010": "a Unicode hyphen", "\u2011": "a non-breaking hyphen", "\u2012": "a figure dash",
+    "\u2013": "an en dash", "\u2014": "an em dash", "\u2015": "a horizontal bar",
+    "\u2212": "a minus sign", "\u2018": "a curly quote", "\u2019": "a curly quote",
+    "\u201a": "a curly quote", "\u201b": "a curly quote", "\u201c": "a curly quote",
+    "\u201d": "a curly quote", "\u201e": "a curly quote", "\u201f": "a curly quote",
+}
+
+
+def _describe(char: str) -> str:
+    """A character as an administrator can find it: ``';' `` or ``U+200B (ZERO WIDTH SPACE)``."""
+    if char.isprintable() and not char.isspace() and unicodedata.category(char)[0] != "C":
+        return repr(char)
+    name = unicodedata.name(char, "a control character").lower()
+    return f"U+{ord(char):04X} ({name})"
+
+
+def text(value: str) -> str:
+    """Free text: refuse control, invisible and direction-changing characters.
+
+    They do not show on screen, yet reach the pages and documents (and a copied command)
+    as they are; tabs and line breaks are fine.
+    """
+    for char in value:
+        if char in "\t\n":
+            continue
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            raise ValueError(
+                f"holds the invisible character {_describe(char)}; delete it (retype the text "
+                "if you cannot see where it is)"
+            )
+    return value
 
 
 def hostname(value: str) -> str:
@@ -25,13 +61,27 @@ def hostname(value: str) -> str:
         raise ValueError("is empty; a fully qualified domain name is needed")
     if value.endswith("."):
         raise ValueError(f"{value!r}: write the name without the trailing dot")
+    for char in value:
+        if char in _LOOKALIKES:
+            kind = "a hyphen (-)" if "quote" not in _LOOKALIKES[char] else "nothing"
+            raise ValueError(
+                f"{value!r} holds {_LOOKALIKES[char]} (U+{ord(char):04X}) where {kind} belongs; "
+                "word processors and mail clients change these characters: type the name again"
+            )
+        if char.isascii() and not _HOST_ASCII.match(char) or unicodedata.category(char)[0] in "CZ":
+            raise ValueError(
+                f"{value!r} is not a valid host name: it holds {_describe(char)}; a host name "
+                "has only letters, digits, hyphens and dots"
+            )
     if value.isascii():
         ascii_name = value.lower()
     else:
         try:
             ascii_name = idna.encode(value, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
-            raise ValueError(f"{value!r} is not a valid internationalized host name ({exc})") from None
+            raise ValueError(
+                f"{value!r} is not a valid internationalized host name ({exc})"
+            ) from None
     if len(ascii_name) > 253:
         raise ValueError(f"{value!r} is longer than 253 characters")
     labels = ascii_name.split(".")
@@ -61,10 +111,13 @@ def environment_name(stem: str) -> str:
     return stem
 
 
-def sip_uri(value: str) -> tuple[str, str]:
-    """Split ``sip:user@domain`` into (user, A-label domain); raise ValueError otherwise."""
+def sip_uri(value: str, domain: str = "example.com") -> tuple[str, str]:
+    """Split ``sip:user@domain`` into (user, A-label domain); raise ValueError otherwise.
+
+    ``domain`` is the SIP domain to show in the example of a message.
+    """
     if not value.lower().startswith("sip:"):
-        raise ValueError(f"{value!r} is not a SIP URI; write it as sip:user@{{sip_domain}}")
+        raise ValueError(f"{value!r} is not a SIP URI; write it as sip:user@{domain}")
     user, at, domain = value[4:].partition("@")
     if not at:
         raise ValueError(f"{value!r} has no @domain part")

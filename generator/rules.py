@@ -47,7 +47,10 @@ def _dns(spec: EnvironmentSpec) -> Iterator[Finding]:
     if spec.dns.autodiscover_record == "a" and spec.dns.address is None:
         yield ("dns", "autodiscover_record"), "an 'a' record needs dns.address (an IPv4 address)", "error"
     if spec.dns.autodiscover_record == "cname" and spec.dns.address is not None:
-        yield ("dns", "address"), "dns.address is used only with autodiscover_record: a", "error"
+        yield ("dns", "address"), (
+            "is used only for an A record; set dns.autodiscover_record: a, or remove the "
+            "address (the default record is a CNAME to the first Exchange server)"
+        ), "error"
 
 
 def _servers(spec: EnvironmentSpec) -> Iterator[Finding]:
@@ -65,7 +68,7 @@ def _test_user(spec: EnvironmentSpec) -> Iterator[Finding]:
         return
     where = ("lync", "test_user")
     try:
-        _, domain = names.sip_uri(spec.lync.test_user)
+        _, domain = names.sip_uri(spec.lync.test_user, spec.sip_domain)
     except ValueError as exc:
         yield where, str(exc), "error"
         return

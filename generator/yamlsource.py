@@ -59,6 +59,8 @@ class Document:
     values: dict[KeyPath, Position] = field(default_factory=dict)
     keys: dict[KeyPath, Position] = field(default_factory=dict)
     plain: dict[KeyPath, PlainScalar] = field(default_factory=dict)
+    problems: list[tuple[Position, str]] = field(default_factory=list)
+    """Problems that do not stop parsing (a duplicate key): reported with all the others."""
 
     def position(self, path: KeyPath, *, key: bool = False) -> Position:
         """Where ``path`` stands (its key when ``key``), or the nearest parent that exists."""
@@ -79,6 +81,14 @@ class YamlProblem(Exception):
         super().__init__(message)
         self.message = message
         self.position = position
+
+
+_DUPLICATE = object()  # pending key of a duplicate: its value is read and then dropped
+
+
+def _tag_name(tag: str) -> str:
+    """A tag as the file spells it: ``!!python/name:x`` rather than its long form."""
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def _pos(mark: Any) -> Position:
@@ -162,7 +172,7 @@ class _Builder:
                 isinstance(event, yaml.ScalarEvent) and tag == "tag:yaml.org,2002:str"
             ):
                 raise YamlProblem(
-                    f"the tag {tag!r} is not allowed: an environment file holds plain data, "
+                    f"the tag {_tag_name(tag)} is not allowed: an environment file holds plain data, "
                     "and tags can make a YAML loader build objects or run code",
                     _pos(event.start_mark),
                 )
@@ -203,8 +213,8 @@ class _Builder:
             return None
         if isinstance(container, list):
             return (*path, len(container))
-        if key is None:
-            return None  # this node is a key
+        if key is None or key is _DUPLICATE:
+            return None  # this node is a key, or the value of a duplicate key
         return (*path, key)
 
     def _attach(self, stack: list[list[Any]], value: Any, path: KeyPath | None, event: Any, finished: bool = False) -> None:
@@ -227,13 +237,21 @@ class _Builder:
                     position,
                 )
             if value in container:
-                raise YamlProblem(f"duplicate key {value!r} (it already appears above)", position)
+                first = self.doc.keys.get((*top[1], value)) if top[1] is not None else None
+                where = f"line {first.line}" if first is not None else "above"
+                self.doc.problems.append((position, (
+                    f"duplicate key {value!r}: it already appears at {where}; YAML would silently "
+                    "keep only the last one, so keep one and delete the other"
+                )))
+                top[2] = _DUPLICATE
+                return
             top[2] = value
             if top[1] is not None:
                 self.doc.keys[(*top[1], value)] = position
             container[value] = None
             return
-        container[top[2]] = value
+        if top[2] is not _DUPLICATE:
+            container[top[2]] = value
         if path is not None and not finished:
             self.doc.values.setdefault(path, position)
         top[2] = None
