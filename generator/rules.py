@@ -112,16 +112,33 @@ def _certificate(spec: EnvironmentSpec, info: CertificateInfo | None, today: dt.
         ), "error"
     if not_after is not None:
         where = (*base, "file" if info else "not_after")
-        window_end = spec.change.window_end
-        deadline = window_end.date() if window_end else today
-        what = "the change window ends" if window_end else "today"
-        if not_after <= deadline:
-            yield where, f"the certificate expires on {not_after}, not after {what} ({deadline})", "error"
-        elif (not_after - deadline).days < EXPIRY_WARNING_DAYS:
-            yield where, (
-                f"the certificate expires on {not_after}, within {EXPIRY_WARNING_DAYS} days of "
-                f"{what} ({deadline}); plan its renewal"
-            ), "warning"
+        yield from _expiry(where, not_after, info, spec.change.window_end, today)
+
+
+def _expiry(
+    where: tuple[str, ...], not_after: dt.date, info: CertificateInfo | None,
+    window_end: dt.datetime | None, today: dt.date,
+) -> Iterator[Finding]:
+    """Error if the certificate expires before the change window ends (or today), warning
+    within 30 days of it. With the file, the exact instant is compared, not only the date."""
+    if window_end is not None:
+        end_text = f"the end of the change window ({window_end.isoformat()})"
+        expires = info.not_after if info else dt.datetime.combine(not_after, dt.time.max, dt.UTC)
+        margin = expires - window_end
+    else:
+        end_text = f"today ({today})"
+        margin = dt.timedelta(days=(not_after - today).days)
+    when = f"{not_after}" if info is None else f"{info.not_after:%Y-%m-%d %H:%M} UTC"
+    if margin <= dt.timedelta(0):
+        yield where, (
+            f"the certificate expires on {when}, before {end_text}; renew it and export the "
+            "new certificate first"
+        ), "error"
+    elif margin < dt.timedelta(days=EXPIRY_WARNING_DAYS):
+        yield where, (
+            f"the certificate expires on {when}, within {EXPIRY_WARNING_DAYS} days after "
+            f"{end_text}; plan its renewal"
+        ), "warning"
 
 
 def _norm_subject(subject: str) -> list[str]:
