@@ -1,0 +1,146 @@
+"""``runbook validate`` and ``runbook schema`` through click's CliRunner: exit codes, stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SCHEMA_LINE = "# yaml-language-server: $schema=../schema/environment-v1.json"
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _bad(project: Path, name: str, fixture: str) -> Path:
+    target = project / "environments" / f"{name}.yml"
+    target.write_bytes((FIXTURES / "invalid" / f"{fixture}.yml").read_bytes())
+    return target
+
+
+def test_validate_the_examples(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's examples are valid: exit 0, and only warnings on stderr."""
+    monkeypatch.chdir(project)
+    result = _run("validate")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith("3 file(s) checked: 0 error(s), ")
+    assert all(": warning: " in line for line in lines[:-1])
+    assert result.stdout == ""
+
+
+def test_validate_the_repository_itself() -> None:
+    """--project points at the repository: the committed examples validate."""
+    result = _run("validate", "--project", str(REPO))
+    assert result.exit_code == 0, result.stderr
+    assert "0 error(s)" in result.stderr.splitlines()[-1]
+
+
+def test_invalid_file_exit_1_and_exact_stderr(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid file: exit 1 and one ``path:line:column: message`` line per problem."""
+    monkeypatch.chdir(project)
+    _bad(project, "bad", "hostname-not-fqdn")
+    result = _run("validate", "environments/bad.yml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "environments/bad.yml:14:7: exchange.servers[1]: 'mail' is not a fully qualified domain "
+        "name (it needs at least two labels, like server.example.com)",
+        "1 file(s) checked: 1 error(s), 0 warning(s)",
+    ]
+    assert result.stdout == ""
+
+
+def test_all_files_in_one_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every error of every file comes out in one run, the good files' silence included."""
+    monkeypatch.chdir(project)
+    _bad(project, "bad-one", "duplicate-key")
+    _bad(project, "bad-two", "python-tag")
+    result = _run("validate")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": warning: " not in line]
+    assert errors == [
+        "environments/bad-one.yml:4:1: duplicate key 'domain': it already appears at line 2; "
+        "YAML would silently keep only the last one, so keep one and delete the other",
+        "environments/bad-two.yml:1:8: the tag !!python/object/apply:os.system is not allowed: "
+        "an environment file holds plain data, and tags can make a YAML loader build objects "
+        "or run code",
+        errors[-1],
+    ]
+    assert errors[-1].startswith("5 file(s) checked: 2 error(s), ")
+
+
+def test_json_format(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--format json: one object per diagnostic on stdout, for CI annotations; still exit 1."""
+    monkeypatch.chdir(project)
+    _bad(project, "bad", "a-record-without-address")
+    result = _run("validate", "--format", "json", "environments/bad.yml")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [
+        {
+            "file": "environments/bad.yml",
+            "line": 15,
+            "column": 24,
+            "severity": "error",
+            "message": "dns.autodiscover_record: an 'a' record needs dns.address (an IPv4 address)",
+        }
+    ]
+
+
+def test_json_format_on_valid_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--format json on the examples: exit 0 and only warnings in the list."""
+    monkeypatch.chdir(project)
+    result = _run("validate", "--format", "json")
+    assert result.exit_code == 0
+    assert {item["severity"] for item in json.loads(result.stdout)} <= {"warning"}
+
+
+def test_missing_file_is_invalid_input(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that is not there: exit 1 with a located message, no traceback."""
+    monkeypatch.chdir(project)
+    result = _run("validate", "environments/nothere.yml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "environments/nothere.yml:1:1: cannot read the file: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["validate", "--bogus"], "Error: No such option '--bogus'"),
+        (["validate", "--format", "xml"], "'xml' is not one of 'text', 'json'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str) -> None:
+    """Wrong usage: exit 2 and click's usage message on stderr."""
+    monkeypatch.chdir(project)
+    result = _run(*args)
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_schema_is_the_committed_file() -> None:
+    """``runbook schema`` equals schema/environment-v1.json, so the committed copy cannot go stale."""
+    result = _run("schema")
+    assert result.exit_code == 0
+    committed = (REPO / "schema" / "environment-v1.json").read_text(encoding="utf-8")
+    assert result.stdout == committed
+    document = json.loads(result.stdout)
+    assert document["additionalProperties"] is False
+    assert set(document["required"]) == {"title", "domain", "sip_domain", "lync", "exchange"}
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "environments").glob("*.yml")), ids=lambda p: p.stem)
+def test_examples_name_the_schema(example: Path) -> None:
+    """Each example's first line points editors at the schema (relative to environments/)."""
+    assert example.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE
+    assert (example.parent / "../schema/environment-v1.json").resolve().is_file()
