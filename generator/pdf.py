@@ -1,0 +1,193 @@
+"""Change-request documents: one environment (and, optionally, what changed) → a PDF.
+
+The stages: plan the steps (:mod:`generator.changes`, with the runbook's own command
+macros) → render ``templates/change-request.html.j2`` (autoescaped HTML + print CSS) →
+lay it out with WeasyPrint. The output is deterministic: the only dates in the PDF come
+from ``SOURCE_DATE_EPOCH`` (and there are none without it), so the same input gives the
+same bytes. :func:`cached_pdf` keeps PDFs by the hash of their HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+from markupsafe import Markup, escape
+
+from generator import rendering
+from generator.changes import ChangeSet, PlannedStep, plan
+from generator.errors import OutputError, RunbookError, TemplateError
+from generator.loading import LoadedEnvironment
+
+Paper = Literal["a4", "letter"]
+PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
+TEMPLATE = "change-request.html.j2"
+FILENAME = "{name}-change-request.pdf"
+CACHE = Path(".cache") / "runbook" / "pdf"
+
+# Tokens longer than this may break inside (with the continuation mark); every shorter token,
+# and every -Parameter token, stays whole on one line. ~80 characters fit on a line.
+_LONG_TOKEN = 60
+_TOKEN = re.compile(r"(\s+)")
+
+
+@dataclass(frozen=True)
+class Document:
+    """The HTML of one change request, ready for WeasyPrint."""
+
+    name: str
+    html: str
+
+
+def source_date(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
+    """The time of ``SOURCE_DATE_EPOCH`` (UTC), or None when it is not set."""
+    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise RunbookError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not {value!r}")
+    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+
+
+def command_html(text: object) -> Markup:
+    """A command (one or more lines) as escaped HTML for print: one block per line; each
+    token with a hyphen or slash (``-Parameter`` names, cmdlet names) in a span that never
+    breaks; a token too long for a line in a span that may break anywhere. Lines break only
+    between tokens otherwise."""
+    out = []
+    for line in str(text).strip().splitlines():
+        if not line.strip():
+            continue
+        parts = []
+        for part in _TOKEN.split(line):
+            if not part:
+                continue
+            if part.isspace():
+                parts.append(str(escape(part)))
+            elif len(part) > _LONG_TOKEN and not part.startswith("-"):
+                parts.append(f'<span class="long">{escape(part)}</span>')
+            elif "-" in part or "/" in part:
+                # Pango breaks after a hyphen or slash: keep -Parameter names, cmdlet names
+                # (Verb-Noun) and paths whole. Other tokens need no span (fewer boxes, faster).
+                parts.append(f'<span class="tok">{escape(part)}</span>')
+            else:
+                parts.append(str(escape(part)))
+        out.append(f'<div class="cmd">{"".join(parts)}</div>')
+    return Markup('<div class="commands">' + "".join(out) + "</div>")
+
+
+def make_jinja_env(templates: Path) -> jinja2.Environment:
+    """The project's Jinja environment with the change request's ``command`` filter."""
+    jinja_env = rendering.make_jinja_env(templates)
+    jinja_env.filters["command"] = command_html
+    return jinja_env
+
+
+def render_html(
+    jinja_env: jinja2.Environment,
+    env: LoadedEnvironment,
+    *,
+    paper: Paper = "a4",
+    changes: ChangeSet | None = None,
+    created: dt.datetime | None = None,
+) -> Document:
+    """The change request of ``env`` as HTML (every value escaped by the template)."""
+    if paper not in PAPERS:
+        raise RunbookError(f"unknown paper size {paper!r}: use one of {', '.join(PAPERS)}")
+    steps: list[PlannedStep] = plan(jinja_env, env)
+    ctx = rendering.context(env)
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
+    try:
+        html = jinja_env.get_template(TEMPLATE).render(
+            ctx=ctx, steps=steps, changes=changes, paper=PAPERS[paper], created=stamp,
+        )
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"templates/{TEMPLATE}: {exc}") from None
+    return Document(env.name, html)
+
+
+def write_pdf(document: Document) -> bytes:
+    """Lay the HTML out with WeasyPrint and return the PDF's bytes."""
+    import weasyprint  # slow to import: only when a PDF is made
+
+    with _quiet_weasyprint():
+        return weasyprint.HTML(string=document.html, base_url=None).write_pdf()  # type: ignore[no-any-return]
+
+
+def cache_key(document: Document) -> str:
+    """The cache key of a document: its HTML and the WeasyPrint version."""
+    import weasyprint
+
+    return hashlib.sha256(f"weasyprint {weasyprint.__version__}\n{document.html}".encode()).hexdigest()
+
+
+def cached_pdf(document: Document, cache_dir: Path) -> tuple[bytes, bool]:
+    """The PDF of ``document``, from ``cache_dir`` when its HTML was rendered before.
+
+    Returns (bytes, True when it came from the cache). A broken cache entry is rebuilt.
+    """
+    path = cache_dir / f"{cache_key(document)}.pdf"
+    try:
+        data = path.read_bytes()
+        if data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF"):
+            return data, True
+    except OSError:
+        pass
+    data = write_pdf(document)
+    try:
+        write_atomically(path, data)
+    except OutputError:
+        pass  # a cache that cannot be written only costs time
+    return data, False
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file: a reader never sees half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _quiet_weasyprint:  # noqa: N801 - used as a context manager, reads like one
+    """WeasyPrint logs CSS and layout problems instead of raising: our own template must
+    have none, so any warning it logs becomes a :class:`TemplateError`."""
+
+    def __enter__(self) -> None:
+        self.handler = _Collect()
+        self.logger = logging.getLogger("weasyprint")
+        self.logger.addHandler(self.handler)
+        self.propagate, self.logger.propagate = self.logger.propagate, False
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self.propagate
+        if kind is None and self.handler.messages:
+            raise TemplateError(f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(self.handler.messages))
+
