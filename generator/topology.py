@@ -1,0 +1,100 @@
+"""A topology diagram per environment, as SVG text: pool and Front Ends, Exchange servers,
+the autodiscover name and its record, and the two OAuth directions with their metadata URLs.
+
+Pure function of the environment (deterministic, no clock, no I/O), so the same SVG serves
+the site and the change-request PDF.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+from generator.facts import Facts
+
+WIDTH = 900
+BOX_W = 300
+ROW_H = 22
+FONT = "DejaVu Sans, Verdana, sans-serif"
+MONO = "DejaVu Sans Mono, Consolas, monospace"
+
+
+def _text(x: float, y: float, value: str, *, size: int = 13, anchor: str = "start", weight: str = "normal", mono: bool = False, fill: str = "#1b1f24", max_width: float = 0) -> str:
+    family = MONO if mono else FONT
+    # A long name is squeezed to fit rather than run out of its box (0.6 em: a mono glyph).
+    fit = ""
+    if max_width and len(value) * size * 0.6 > max_width:
+        fit = f' textLength="{max_width:g}" lengthAdjust="spacingAndGlyphs"'
+    return (
+        f'<text x="{x:g}" y="{y:g}" font-family={quoteattr(family)} font-size="{size}" '
+        f'font-weight="{weight}" text-anchor="{anchor}" fill="{fill}"{fit}>{escape(value)}</text>'
+    )
+
+
+def _box(x: float, y: float, w: float, h: float, title: str, subtitle: str, rows: list[str], colour: str) -> list[str]:
+    parts = [
+        f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" rx="8" fill="#ffffff" '
+        f'stroke="{colour}" stroke-width="2"/>',
+        f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="46" rx="8" fill="{colour}"/>',
+        f'<rect x="{x:g}" y="{y + 38:g}" width="{w:g}" height="8" fill="{colour}"/>',
+        _text(x + w / 2, y + 20, title, size=14, anchor="middle", weight="bold", fill="#ffffff"),
+        _text(x + w / 2, y + 38, subtitle, size=12, anchor="middle", mono=True, fill="#ffffff", max_width=w - 20),
+    ]
+    for i, row in enumerate(rows):
+        parts.append(_text(x + 14, y + 70 + i * ROW_H, row, size=12, mono=True, max_width=w - 28))
+    return parts
+
+
+def _badge(x: float, y: float, label: str) -> str:
+    return (
+        f'<circle cx="{x:g}" cy="{y:g}" r="9" fill="#57606a"/>'
+        + _text(x, y + 4, label, size=11, anchor="middle", weight="bold", fill="#ffffff")
+    )
+
+
+def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tuple[str, ...], facts: Facts) -> str:
+    """The diagram of one environment as a standalone SVG document."""
+    lync, exchange = facts.lync_product, facts.exchange_product
+    rows = max(len(front_ends), len(servers))
+    box_h = 56 + rows * ROW_H + 8
+    top = 150
+    legend = top + box_h + 34
+    height = legend + 66
+    left_x, right_x = 30, WIDTH - 30 - BOX_W
+    record = facts.record
+    record_text = f"{record.fqdn}  {record.type}  {record.data}"
+    mid = WIDTH / 2
+    arrow_y1, arrow_y2 = top + 40, top + box_h - 40
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="topology-title-{name}">',
+        f'<title id="topology-title-{name}">{escape(f"Topology of {name}")}</title>',
+        "<defs>"
+        '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#57606a"/></marker>'
+        "</defs>",
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f6f8fa"/>',
+        # The autodiscover name and its DNS record, on top, pointing at Exchange.
+        f'<rect x="{mid - 250:g}" y="20" width="500" height="64" rx="8" fill="#fff8c5" stroke="#bf8700" stroke-width="1.5"/>',
+        _text(mid, 42, f"Autodiscover: {facts.autodiscover_host}", size=13, anchor="middle", weight="bold"),
+        _text(mid, 64, f"DNS zone {record.zone}: {record_text}", size=11, anchor="middle", mono=True, max_width=480),
+        f'<path d="M{mid + 150:g},84 C{mid + 200:g},120 {right_x + BOX_W / 2:g},110 {right_x + BOX_W / 2:g},{top - 4:g}" '
+        'fill="none" stroke="#bf8700" stroke-width="1.5" stroke-dasharray="5 4" marker-end="url(#arrow)"/>',
+    ]
+    parts += _box(left_x, top, BOX_W, box_h, lync["name"], pool, list(front_ends), "#0969da")
+    parts += _box(right_x, top, BOX_W, box_h, exchange["name"], f"{len(servers)} server{'s' if len(servers) != 1 else ''}", list(servers), "#8250df")
+    # OAuth, both directions: each side reads the other's metadata document. The arrows
+    # carry numbers; the URLs go in a legend below, where any length fits.
+    parts += [
+        f'<line x1="{left_x + BOX_W:g}" y1="{arrow_y1:g}" x2="{right_x - 2:g}" y2="{arrow_y1:g}" stroke="#57606a" stroke-width="2" marker-end="url(#arrow)"/>',
+        _badge(mid, arrow_y1 - 16, "1"),
+        f'<line x1="{right_x:g}" y1="{arrow_y2:g}" x2="{left_x + BOX_W + 2:g}" y2="{arrow_y2:g}" stroke="#57606a" stroke-width="2" marker-end="url(#arrow)"/>',
+        _badge(mid, arrow_y2 + 16, "2"),
+        _badge(left_x + 10, legend - 4, "1"),
+        _text(left_x + 26, legend, f"OAuth: Exchange trusts {lync['short']} (partner application in Exchange), metadata:", size=12),
+        _text(left_x + 26, legend + 16, facts.lync_metadata_url, size=11, mono=True, max_width=WIDTH - left_x - 46),
+        _badge(left_x + 10, legend + 30, "2"),
+        _text(left_x + 26, legend + 34, f"OAuth: {lync['short']} trusts Exchange (partner application in {lync['short']}), metadata:", size=12),
+        _text(left_x + 26, legend + 50, facts.exchange_metadata_url, size=11, mono=True, max_width=WIDTH - left_x - 46),
+        "</svg>",
+    ]
+    return "\n".join(parts) + "\n"
