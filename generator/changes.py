@@ -23,7 +23,7 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
-from generator import loading
+from generator import loading, names
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import LoadedEnvironment
 from generator.rendering import PageContext, context
@@ -370,3 +370,44 @@ def _certificate_file(text: bytes) -> str | None:
         return None
     return value if isinstance(value, str) else None
 
+
+
+def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
+    """The environment ``name`` of the project at ``root``; :class:`InputError` if there is no
+    such (valid) environment."""
+    folder = root / "environments"
+    try:
+        names.environment_name(name)
+    except ValueError as exc:
+        raise InputError([Diagnostic(loading.display_path(folder), 1, 1, str(exc))]) from None
+    path = next((folder / f"{name}{suffix}" for suffix in loading.SUFFIXES if (folder / f"{name}{suffix}").is_file()), None)
+    if path is None:
+        known = sorted(p.stem for p in loading.discover(root))
+        hint = f" (known: {', '.join(known)})" if known else ""
+        raise InputError([Diagnostic(loading.display_path(folder), 1, 1, f"no environment named {name!r}{hint}")])
+    env, diagnostics = loading.load(path, root, today)
+    if env is None:
+        raise InputError(diagnostics)
+    return env
+
+
+def changes_for(
+    jinja_env: jinja2.Environment,
+    root: Path,
+    current: LoadedEnvironment,
+    today: dt.date,
+    *,
+    since: str | None = None,
+    previous: Path | None = None,
+) -> ChangeSet | None:
+    """What changed in ``current`` since git revision ``since``, or compared with the file
+    ``previous``; None when neither is given."""
+    if since is not None and previous is not None:
+        raise RunbookError("give --since or --previous, not both")
+    if since is not None:
+        before = previous_from_git(current, root, since, today)
+        return compare(jinja_env, before, current, f"git revision {since}")
+    if previous is not None:
+        before = previous_from_file(previous, root, today)
+        return compare(jinja_env, before, current, f"the file {loading.display_path(previous)}")
+    return None

@@ -6,16 +6,18 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from generator import __version__
+from generator import __version__, names, scaffold, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.model import EnvironmentSpec
 from generator.project import Project, build, load_project
+from generator.writing import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,12 +106,109 @@ def build_command(project: Path, check: bool, names: tuple[str, ...]) -> None:
     )
 
 
+@main.command("change-request")
+@project_option
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF to write.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--since", metavar="REV", help="Show what changed since this git revision of the project.")
+@click.option("--previous", type=click.Path(dir_okay=False, path_type=Path), help="Show what changed compared with this environment file.")
+@_handle_errors
+def change_request_command(project: Path, name: str, output: Path, paper: str, since: str | None, previous: Path | None) -> None:
+    """Write the printable change-request PDF of environment NAME."""
+    from generator import pdf
+
+    if since is not None and previous is not None:
+        raise click.UsageError("give --since or --previous, not both")
+    data, env, changes = pdf.change_request(project, name, paper=paper, since=since, previous=previous)  # type: ignore[arg-type]
+    _print_diagnostics(list(env.warnings))
+    pdf.write_atomically(output, data)
+    click.echo(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}", err=True)
+
+
+@main.command("diff")
+@project_option
+@click.argument("name")
+@click.option("--since", metavar="REV", help="Compare with the environment as it was at this git revision.")
+@click.option("--previous", type=click.Path(dir_okay=False, path_type=Path), help="Compare with this environment file.")
+@_handle_errors
+def diff_command(project: Path, name: str, since: str | None, previous: Path | None) -> None:
+    """Print what changes in environment NAME: settings, commands and DNS records."""
+    import datetime as dt
+
+    from generator import changes, pdf
+
+    if (since is None) == (previous is None):
+        raise click.UsageError("give exactly one of --since REV or --previous FILE")
+    today = dt.date.today()
+    env = changes.load_named(project, name, today)
+    found = changes.changes_for(pdf.make_jinja_env(project / "templates"), project, env, today, since=since, previous=previous)
+    assert found is not None
+    _print_diagnostics(list(env.warnings))
+    click.echo(changes.format_text(found), nl=False)
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the environment file format (version 1)."""
     document = EnvironmentSpec.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def _wizard_options(func: F) -> F:
+    for question in reversed(wizard.QUESTIONS):
+        func = click.option(question.flag, question.key, default=None, help=question.prompt + ".")(func)
+    return func
+
+
+@main.command("new")
+@project_option
+@click.argument("name")
+@_wizard_options
+@_handle_errors
+def new_command(project: Path, name: str, **given: str | None) -> None:
+    """Write environments/NAME.yml from questions (asked at a terminal, or given as flags)."""
+    try:
+        names.environment_name(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    target = Project(project).environments / f"{name}.yml"
+    if target.exists():
+        raise RunbookError(f"{target}: already exists; edit it, or choose another name")
+    interactive = sys.stdin.isatty()
+
+    def ask(question: wizard.Question, default: str | None, error: str | None) -> str:
+        if error:
+            click.echo(f"  {error}", err=True)
+        return str(click.prompt(question.prompt, default=default, show_default=default is not None, err=True))
+
+    try:
+        answers = wizard.resolve(given, ask if interactive else None)
+    except ValueError as exc:
+        if "is required" in str(exc):
+            raise click.UsageError(str(exc)) from None
+        raise RunbookError(str(exc)) from None
+    text = wizard.to_yaml(answers)
+    with tempfile.TemporaryDirectory() as scratch:
+        # Check the exact bytes with the real loader before anything is written.
+        trial = Path(scratch) / "environments" / target.name
+        trial.parent.mkdir()
+        trial.write_text(text, "utf-8")
+        _env, diagnostics = load_project(Project(Path(scratch)), [trial])
+        if any(d.severity == "error" for d in diagnostics):
+            raise InputError(diagnostics)
+    write_atomic(target, text.encode("utf-8"))
+    click.echo(f"wrote {target}; check it with: runbook validate {target}", err=True)
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_handle_errors
+def init_command(directory: Path) -> None:
+    """Create a new docs project in DIRECTORY: mkdocs.yml, templates, an example, CI, hooks."""
+    files = scaffold.init(directory)
+    click.echo(f"created {len(files)} files in {directory}; next: cd {directory} && runbook build && mkdocs serve", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

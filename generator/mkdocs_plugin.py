@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from generator import pdf
 from generator.errors import InputError, RunbookError
 from generator.project import OUTPUT, Project, load_project, render
+
+log = logging.getLogger("mkdocs.plugins.runbook")
 
 
 class RunbookPlugin(BasePlugin):  # type: ignore[type-arg]
@@ -29,13 +33,24 @@ class RunbookPlugin(BasePlugin):  # type: ignore[type-arg]
             raise PluginError(f"runbook: invalid environment files:\n{exc}") from None
         except RunbookError as exc:
             raise PluginError(f"runbook: {exc}") from None
-        for rel, text in sorted(generated.items()):
-            src_uri = str(OUTPUT / rel)
+        generated_files: dict[str, str | bytes] = {str(OUTPUT / rel): text for rel, text in generated.items()}
+        generated_files.update(self._change_requests(project, envs))
+        for src_uri, content in sorted(generated_files.items()):
             existing = files.get_file_from_path(src_uri)
             if existing is not None:
                 files.remove(existing)
-            files.append(File.generated(config, src_uri, content=text))
+            files.append(File.generated(config, src_uri, content=content))
         return files
+
+    def _change_requests(self, project: Project, envs: list[Any]) -> dict[str, bytes]:
+        """Each environment's change-request PDF (cached by content hash in .cache/runbook/)."""
+        try:
+            pdfs = pdf.site_pdfs(project.root, envs)
+        except RunbookError as exc:
+            raise PluginError(f"runbook: change request: {exc}") from None
+        built = sum(1 for _, cached in pdfs.values() if not cached)
+        log.info("runbook: %d change-request PDF(s), %d built, %d from cache", len(pdfs), built, len(pdfs) - built)
+        return {str(OUTPUT / rel): data for rel, (data, _) in pdfs.items()}
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         root = Path(config.config_file_path).parent

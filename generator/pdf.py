@@ -24,7 +24,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator import rendering
-from generator.changes import ChangeSet, PlannedStep, plan
+from generator.changes import ChangeSet, PlannedStep, changes_for, load_named, plan
 from generator.errors import OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment
 
@@ -191,3 +191,36 @@ class _quiet_weasyprint:  # noqa: N801 - used as a context manager, reads like o
         if kind is None and self.handler.messages:
             raise TemplateError(f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(self.handler.messages))
 
+
+
+def change_request(
+    root: Path,
+    name: str,
+    *,
+    paper: Paper = "a4",
+    since: str | None = None,
+    previous: Path | None = None,
+    today: dt.date | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[bytes, LoadedEnvironment, ChangeSet | None]:
+    """The change request of environment ``name`` of the project at ``root`` as PDF bytes,
+    with the environment and, given ``since`` or ``previous``, what changed."""
+    today = today or dt.date.today()
+    jinja_env = make_jinja_env(root / "templates")
+    env = load_named(root, name, today)
+    changes = changes_for(jinja_env, root, env, today, since=since, previous=previous)
+    document = render_html(jinja_env, env, paper=paper, changes=changes, created=source_date(environ))
+    return write_pdf(document), env, changes
+
+
+def site_pdfs(root: Path, envs: list[LoadedEnvironment], environ: Mapping[str, str] | None = None) -> dict[str, tuple[bytes, bool]]:
+    """Each environment's change-request PDF for the site, {file name below the
+    environment's folder: (bytes, from cache)}; cached under ``.cache/runbook/pdf/`` of the
+    project by the hash of the HTML, so an unchanged environment is not laid out again."""
+    jinja_env = make_jinja_env(root / "templates")
+    created = source_date(environ)
+    out: dict[str, tuple[bytes, bool]] = {}
+    for env in envs:
+        document = render_html(jinja_env, env, created=created)
+        out[f"{env.name}/{FILENAME.format(name=env.name)}"] = cached_pdf(document, root / CACHE)
+    return out

@@ -68,11 +68,13 @@ CATALOGUE = ("index.md", "catalogue.md.j2")
 
 
 def make_jinja_env(templates: Path) -> jinja2.Environment:
-    """The project's Jinja environment: StrictUndefined, no autoescape (Markdown output)."""
+    """The project's Jinja environment: StrictUndefined; no autoescape (Markdown output),
+    except for HTML templates (``*.html.j2``, the change-request document), which escape
+    every value."""
     jinja_env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
