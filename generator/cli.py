@@ -6,16 +6,18 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from generator import __version__
+from generator import __version__, names, scaffold, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.model import EnvironmentSpec
 from generator.project import Project, build, load_project
+from generator.writing import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,6 +154,61 @@ def schema() -> None:
     document = EnvironmentSpec.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def _wizard_options(func: F) -> F:
+    for question in reversed(wizard.QUESTIONS):
+        func = click.option(question.flag, question.key, default=None, help=question.prompt + ".")(func)
+    return func
+
+
+@main.command("new")
+@project_option
+@click.argument("name")
+@_wizard_options
+@_handle_errors
+def new_command(project: Path, name: str, **given: str | None) -> None:
+    """Write environments/NAME.yml from questions (asked at a terminal, or given as flags)."""
+    try:
+        names.environment_name(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    target = Project(project).environments / f"{name}.yml"
+    if target.exists():
+        raise RunbookError(f"{target}: already exists; edit it, or choose another name")
+    interactive = sys.stdin.isatty()
+
+    def ask(question: wizard.Question, default: str | None, error: str | None) -> str:
+        if error:
+            click.echo(f"  {error}", err=True)
+        return str(click.prompt(question.prompt, default=default, show_default=default is not None, err=True))
+
+    try:
+        answers = wizard.resolve(given, ask if interactive else None)
+    except wizard.MissingAnswer as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValueError as exc:
+        raise RunbookError(str(exc)) from None
+    text = wizard.to_yaml(answers)
+    with tempfile.TemporaryDirectory() as scratch:
+        # Check the exact bytes with the real loader before anything is written.
+        trial = Path(scratch) / "environments" / target.name
+        trial.parent.mkdir()
+        trial.write_text(text, "utf-8")
+        _env, diagnostics = load_project(Project(Path(scratch)), [trial])
+        if any(d.severity == "error" for d in diagnostics):
+            raise InputError(diagnostics)
+    write_atomic(target, text.encode("utf-8"))
+    click.echo(f"wrote {target}; check it with: runbook validate {target}", err=True)
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_handle_errors
+def init_command(directory: Path) -> None:
+    """Create a new docs project in DIRECTORY: mkdocs.yml, templates, an example, CI, hooks."""
+    files = scaffold.init(directory)
+    click.echo(f"created {len(files)} files in {directory}; next: cd {directory} && runbook build && mkdocs serve", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
