@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
+if TYPE_CHECKING:  # cryptography is imported when a certificate is read: most files have none,
+    from cryptography import x509  # and `runbook validate` should start fast.
 
 _PRIVATE_PEM = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 _CERT_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
@@ -54,6 +54,8 @@ def holds_private_key(data: bytes) -> bool:
         return True
     if data[:1] != b"\x30":
         return False
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         pkcs12.load_pkcs12(data, None)
     except Exception:
@@ -63,6 +65,9 @@ def holds_private_key(data: bytes) -> bool:
 
 def read(data: bytes) -> CertificateInfo:
     """Parse one public certificate; raise :class:`CertificateProblem` if it cannot be used."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     if _is_pkcs12(data):
         raise CertificateProblem(
             "the file is a PFX (PKCS#12) file, which carries the private key; "
@@ -84,8 +89,6 @@ def read(data: bytes) -> CertificateInfo:
         raise CertificateProblem(
             "the file is not an X.509 certificate in PEM or DER form"
         ) from None
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     der = cert.public_bytes(Encoding.DER)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -102,6 +105,8 @@ def read(data: bytes) -> CertificateInfo:
 
 
 def _key_size(cert: x509.Certificate) -> int:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
         return key.key_size

@@ -237,10 +237,19 @@ def _get(data: Any, path: KeyPath) -> Any:
     return data
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,80}\Z")
+
+
 def _dotted(path: KeyPath) -> str:
+    """``lync.front_ends[1]``; a key that is not a plain word is quoted, so a message stays
+    on one line whatever the file holds."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = part if _PLAIN_KEY.match(part) else names.shown(part, 40)
+        text += f".{name}" if text else name
     return text or "(top level)"
 
 
@@ -284,7 +293,7 @@ def _explain(error: Any, doc: Document) -> str:
             known = []
         close = _close_keys(loc)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
-        return f"unknown key {key!r}{hint}"
+        return f"unknown key {names.shown(key)}{hint}"
     if kind == "missing":
         return "is required but missing"
     if kind in ("string_type", "str_type") and plain is not None:
@@ -308,11 +317,15 @@ def _explain(error: Any, doc: Document) -> str:
         return f"is too long (at most {error['ctx']['max_length']} characters)"
     if kind == "literal_error":
         expected = error["ctx"]["expected"]
-        return f"{value!r} is not one of {expected}"
-    if kind.startswith("date") or kind.startswith("datetime"):
-        return "expected a date like 2027-06-30" if "date_" in kind or kind == "date_type" else (
-            "expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00"
+        # Show the value as the file spells it (true, null, 2013), not as Python does.
+        shown = plain.text if plain is not None else value
+        return f"{names.shown(shown)} is not one of {expected}" if isinstance(shown, str) else (
+            f"expected one of {expected}, got {_kind(value)}"
         )
+    if kind.startswith("datetime"):
+        return "expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00"
+    if kind.startswith("date"):
+        return "expected a date like 2027-06-30"
     if kind == "timezone_aware":
         return "needs a time zone offset, like 2026-12-05T22:00:00+00:00"
     if kind == "value_error":

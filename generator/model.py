@@ -29,11 +29,18 @@ def _only_date(value: Any) -> Any:
     return value
 
 
+def _only_datetime(value: Any) -> Any:
+    # As _only_date: a number is not taken as a Unix timestamp.
+    if isinstance(value, bool | int | float):
+        raise ValueError("expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00")
+    return value
+
+
 Hostname = Annotated[StrictStr, AfterValidator(names.hostname)]
 Thumbprint = Annotated[StrictStr, AfterValidator(names.thumbprint)]
 IPv4 = Annotated[StrictStr, AfterValidator(names.ipv4)]
 Date = Annotated[dt.date, BeforeValidator(_only_date)]
-When = Annotated[AwareDatetime, BeforeValidator(_only_date)]
+When = Annotated[AwareDatetime, BeforeValidator(_only_datetime)]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(names.text)]
 
 

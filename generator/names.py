@@ -29,6 +29,13 @@ _LOOKALIKES = {
 }
 
 
+def shown(value: str, limit: int = 80) -> str:
+    """``value`` quoted for a message, cut short (with its length) when it is very long."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
+
+
 def _describe(char: str) -> str:
     """A character as an administrator can find it: ``';' `` or ``U+200B (ZERO WIDTH SPACE)``."""
     if char.isprintable() and not char.isspace() and unicodedata.category(char)[0] != "C":
@@ -60,17 +67,17 @@ def hostname(value: str) -> str:
     if not value:
         raise ValueError("is empty; a fully qualified domain name is needed")
     if value.endswith("."):
-        raise ValueError(f"{value!r}: write the name without the trailing dot")
+        raise ValueError(f"{shown(value)}: write the name without the trailing dot")
     for char in value:
         if char in _LOOKALIKES:
             kind = "a hyphen (-)" if "quote" not in _LOOKALIKES[char] else "nothing"
             raise ValueError(
-                f"{value!r} holds {_LOOKALIKES[char]} (U+{ord(char):04X}) where {kind} belongs; "
+                f"{shown(value)} holds {_LOOKALIKES[char]} (U+{ord(char):04X}) where {kind} belongs; "
                 "word processors and mail clients change these characters: type the name again"
             )
         if char.isascii() and not _HOST_ASCII.match(char) or unicodedata.category(char)[0] in "CZ":
             raise ValueError(
-                f"{value!r} is not a valid host name: it holds {_describe(char)}; a host name "
+                f"{shown(value)} is not a valid host name: it holds {_describe(char)}; a host name "
                 "has only letters, digits, hyphens and dots"
             )
     if value.isascii():
@@ -80,24 +87,24 @@ def hostname(value: str) -> str:
             ascii_name = idna.encode(value, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
             raise ValueError(
-                f"{value!r} is not a valid internationalized host name ({exc})"
+                f"{shown(value)} is not a valid internationalized host name ({exc})"
             ) from None
     if len(ascii_name) > 253:
-        raise ValueError(f"{value!r} is longer than 253 characters")
+        raise ValueError(f"{shown(value)} is longer than 253 characters")
     labels = ascii_name.split(".")
     if len(labels) < 2:
         raise ValueError(
-            f"{value!r} is not a fully qualified domain name (it needs at least two labels, "
+            f"{shown(value)} is not a fully qualified domain name (it needs at least two labels, "
             "like server.example.com)"
         )
     for label in labels:
         if not _LABEL.match(label):
             raise ValueError(
-                f"{value!r} is not a valid host name: label {label!r} must be 1 to 63 letters, "
+                f"{shown(value)} is not a valid host name: label {label!r} must be 1 to 63 letters, "
                 "digits or hyphens, not starting or ending with a hyphen"
             )
     if labels[-1].isdigit():
-        raise ValueError(f"{value!r} is an address, not a host name")
+        raise ValueError(f"{shown(value)} is an address, not a host name")
     return ascii_name
 
 
@@ -105,7 +112,7 @@ def environment_name(stem: str) -> str:
     """Check an environment's name (the file stem): lowercase letters, digits, hyphens."""
     if not _ENV_NAME.match(stem):
         raise ValueError(
-            f"{stem!r} is not a valid environment name: use 1 to 63 lowercase letters, digits "
+            f"{shown(stem)} is not a valid environment name: use 1 to 63 lowercase letters, digits "
             "and hyphens, starting with a letter or digit (rename the file)"
         )
     return stem
@@ -117,16 +124,19 @@ def sip_uri(value: str, domain: str = "example.com") -> tuple[str, str]:
     ``domain`` is the SIP domain to show in the example of a message.
     """
     if not value.lower().startswith("sip:"):
-        raise ValueError(f"{value!r} is not a SIP URI; write it as sip:user@{domain}")
+        raise ValueError(f"{shown(value)} is not a SIP URI; write it as sip:user@{domain}")
     user, at, domain = value[4:].partition("@")
     if not at:
-        raise ValueError(f"{value!r} has no @domain part")
+        raise ValueError(f"{shown(value)} has no @domain part")
     if not _SIP_USER.match(user):
         raise ValueError(
-            f"{value!r}: the user part {user!r} may hold only letters, digits, '.', '_', '+' "
+            f"{shown(value)}: the user part {shown(user)} may hold only letters, digits, '.', '_', '+' "
             "and '-'"
         )
-    return user, hostname(domain)
+    try:
+        return user, hostname(domain)
+    except ValueError as exc:
+        raise ValueError(f"{shown(value)}: the domain after @ is not valid: {exc}") from None
 
 
 def thumbprint(value: str) -> str:
@@ -139,7 +149,7 @@ def thumbprint(value: str) -> str:
         )
     compact = value.upper()
     if not _THUMBPRINT.match(compact):
-        raise ValueError(f"{value!r} is not a thumbprint: 40 hexadecimal digits, no spaces")
+        raise ValueError(f"{shown(value)} is not a thumbprint: 40 hexadecimal digits, no spaces")
     return compact
 
 
@@ -148,7 +158,7 @@ def ipv4(value: str) -> str:
     try:
         return str(ipaddress.IPv4Address(value))
     except ValueError:
-        raise ValueError(f"{value!r} is not an IPv4 address like 192.0.2.10") from None
+        raise ValueError(f"{shown(value)} is not an IPv4 address like 192.0.2.10") from None
 
 
 def in_domain(name: str, domain: str) -> bool:

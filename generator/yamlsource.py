@@ -261,6 +261,15 @@ def parse(text: str) -> Document:
     """Parse one environment document; raise :class:`YamlProblem` at the first problem."""
     try:
         return _Builder().build(yaml.parse(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        where = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise YamlProblem(
+            f"the file holds the control character U+{ord(char):04X}, which YAML does not "
+            "allow; delete it (an editor that shows invisible characters helps)",
+            where,
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _pos(mark) if mark is not None else Position(1, 1)
