@@ -1,0 +1,66 @@
+"""Templates: StrictUndefined everywhere, errors name the template and line, and values
+from YAML are never rendered as templates (issue 6)."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from generator.cli import main
+
+MKDOCS = str(Path(sys.executable).parent / "mkdocs")
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".runbook.lock"}
+
+
+def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(project: Path) -> None:
+    template = project / "templates" / "runbook.md.j2"
+    lines = template.read_text("utf-8").splitlines(keepends=True)
+    lines.insert(20, "{{ ctx.env.no_such_key }}\n")
+    template.write_text("".join(lines), "utf-8")
+    (project / "environments" / "litwareinc.yml").write_text(
+        (project / "environments" / "litwareinc.yml").read_text("utf-8").replace("Atlanta production", "Atlanta"), "utf-8"
+    )
+    before = _snapshot(project / "docs")
+    result = CliRunner().invoke(main, ["build", "--project", str(project)])
+    assert result.exit_code == 1
+    assert "runbook.md.j2:21:" in result.stderr
+    assert "no_such_key" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(project / "docs") == before
+
+
+def test_a_template_syntax_error_names_template_and_line(project: Path) -> None:
+    template = project / "templates" / "overview.md.j2"
+    template.write_text(template.read_text("utf-8") + "\n{% if %}\n", "utf-8")
+    result = CliRunner().invoke(main, ["build", "--project", str(project)])
+    assert result.exit_code == 1
+    line = len(template.read_text("utf-8").splitlines())
+    assert f"overview.md.j2:{line}:" in result.stderr, result.stderr
+
+
+def test_values_are_never_rendered_as_templates(project: Path, tmp_path: Path) -> None:
+    path = project / "environments" / "litwareinc.yml"
+    text = path.read_text("utf-8")
+    text = text.replace("title: Litware Inc.", "title: \"Litware {{ 7*7 }} {% raw %}\"")
+    text = text.replace("description: Atlanta production, Lync Server 2013 with Exchange Server 2013", "description: \"{{ ctx.env }} ${x} *no emphasis*\"")
+    path.write_text(text, "utf-8")
+    result = CliRunner().invoke(main, ["build", "--project", str(project)])
+    assert result.exit_code == 0, result.stderr
+    site = tmp_path / "site"
+    built = subprocess.run([MKDOCS, "build", "--strict", "-q", "-d", str(site)], cwd=project, capture_output=True, text=True, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert built.returncode == 0, built.stderr
+    page = (site / "environments" / "litwareinc" / "index.html").read_text("utf-8")
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page))  # the text a reader sees
+    assert "Litware {{ 7*7 }} {% raw %}" in shown
+    assert "Litware 49" not in shown
+    assert "{{ ctx.env }} ${x} *no emphasis*" in shown
+    assert "<em>no emphasis</em>" not in page
