@@ -68,6 +68,8 @@ def hostname(value: str) -> str:
         raise ValueError("is empty; a fully qualified domain name is needed")
     if value.endswith("."):
         raise ValueError(f"{shown(value)}: write the name without the trailing dot")
+    if len(value) > 253:  # before any per-character work: a hostile file can hold megabytes
+        raise ValueError(f"{shown(value)} is longer than 253 characters")
     for char in value:
         if char in _LOOKALIKES:
             kind = "a hyphen (-)" if "quote" not in _LOOKALIKES[char] else "nothing"

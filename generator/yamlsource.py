@@ -24,6 +24,9 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 10_000
 MAX_DEPTH = 32
 
+_TOO_DEEP = (
+    f"nesting deeper than {MAX_DEPTH} levels; an environment file is at most a few levels deep"
+)
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _TYPE_NAMES = {
@@ -139,9 +142,10 @@ class _Builder:
     def count(self, n: int, event: Any) -> None:
         self.nodes += n
         if self.nodes > MAX_NODES:
+            how = "through aliases (*name)" if isinstance(event, yaml.AliasEvent) else "in all"
             raise YamlProblem(
-                f"the document expands to more than {MAX_NODES} values (through aliases?); "
-                "an environment file is small, flat data",
+                f"the document expands to more than {MAX_NODES} values {how}; an environment "
+                "file is small, flat data",
                 _pos(event.start_mark),
             )
 
@@ -194,11 +198,7 @@ class _Builder:
                 self._attach(stack, value, path, event)
                 continue
             if len(stack) >= MAX_DEPTH:
-                raise YamlProblem(
-                    f"nesting deeper than {MAX_DEPTH} levels; an environment file is at most "
-                    "a few levels deep",
-                    _pos(event.start_mark),
-                )
+                raise YamlProblem(_TOO_DEEP, _pos(event.start_mark))
             container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
             if path is not None:
                 self.doc.values.setdefault(path, _pos(event.start_mark))
@@ -274,6 +274,8 @@ def parse(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         where = _pos(mark) if mark is not None else Position(1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own bound, met while scanning ahead
+            raise YamlProblem(_TOO_DEEP, where) from None
         raise YamlProblem(f"YAML syntax error: {problem}", where) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"YAML error: {exc}", Position(1, 1)) from None
