@@ -27,16 +27,32 @@ _MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&\"':=$^]")
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
 
 
+_PS_UNREPRESENTABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def powershell_literal(value: object) -> str:
-    """Quote ``value`` as a PowerShell verbatim (single-quoted) string: nothing in it expands."""
+    """Quote ``value`` as a PowerShell verbatim (single-quoted) string: nothing in it expands.
+
+    Every character stands for itself, except the single quotes (ASCII and U+2018..U+201B,
+    which PowerShell also ends a string at): each is doubled. Two kinds of character are
+    refused with :class:`TemplateError`: NUL (a parser stops there, and so does every C tool
+    a script passes through) and lone surrogates (not encodable as UTF-8).
+    """
     text = str(value)
+    bad = _PS_UNREPRESENTABLE.search(text)
+    if bad:
+        raise TemplateError(
+            f"{text!r} cannot be quoted for PowerShell: it holds U+{ord(bad.group(0)):04X} "
+            f"at position {bad.start() + 1}"
+        )
     return "'" + _PS_SINGLE_QUOTES.sub(lambda m: m.group(0) * 2, text) + "'"
 
 
 def markdown_text(value: object) -> str:
     """Free text for Markdown and HTML: every markup character becomes an entity, one line."""
     text = _LINE_BREAKS.sub(" ", str(value))
-    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text).strip()
+    # Leading blanks would make an indented code block; stripped, the text is one paragraph.
     return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
 
 
