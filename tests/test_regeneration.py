@@ -1,0 +1,296 @@
+"""Regeneration: incremental (content hashes), deterministic, atomic under SIGKILL, deletion
+through the manifest only, hand-written files untouched, concurrent builds serialised."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from generator import writing
+from generator.project import Project, build, generate
+
+from conftest import REPO, TODAY
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import envgen  # noqa: E402
+
+OUT = Path("docs") / "environments"
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+
+
+def _runbook(project: Path, *args: str, seed: str = "0", cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    env = {**ENV, "PYTHONHASHSEED": seed}
+    return subprocess.Popen(
+        [sys.executable, "-m", "generator", "build", "--project", str(project), *args],
+        cwd=cwd or project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _run_ok(process: subprocess.Popen[bytes]) -> str:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    return err.decode()
+
+
+def _snapshot(folder: Path, pattern: str = "*") -> dict[str, bytes]:
+    """{relative path: bytes} of every file below ``folder`` (the lock file aside)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob(pattern))
+        if p.is_file() and p.name != writing.LOCK
+    }
+
+
+def _synthetic(root: Path, n: int) -> Path:
+    envgen.make_project(root, n, change_requests=False)
+    return root
+
+
+def _edit_titles(root: Path, n: int, suffix: str) -> None:
+    for i in range(1, n + 1):
+        path = root / "environments" / f"{envgen.environment_name(i)}.yml"
+        path.write_text(envgen.environment_yaml(i, title_suffix=suffix), "utf-8")
+
+
+# Incremental ------------------------------------------------------------------------------
+
+
+def test_only_environments_whose_inputs_changed_are_redone(project: Path) -> None:
+    """Keyed by the bytes of the environment file, its certificate file and the templates."""
+    proj = Project(project)
+    everything = ["contoso", "fabrikam", "litwareinc"]
+    assert sorted(generate(proj, today=TODAY).rendered) == everything
+    assert generate(proj, today=TODAY).rendered == []
+
+    contoso = project / "environments" / "contoso.yml"
+    os.utime(contoso, (1, 1))  # a new modification time alone changes nothing
+    assert generate(proj, today=TODAY).rendered == []
+
+    contoso.write_text(contoso.read_text("utf-8").replace("Redmond production pool", "Redmond pool"), "utf-8")
+    assert generate(proj, today=TODAY).rendered == ["contoso"]
+    assert generate(proj, today=TODAY).rendered == []
+
+    certificate = project / "environments" / "certs" / "contoso-oauth.cer"
+    data = certificate.read_bytes()
+    certificate.write_bytes(data + b"\n" if data.startswith(b"-----") else data)  # PEM: a new byte
+    if data.startswith(b"-----"):
+        assert generate(proj, today=TODAY).rendered == ["contoso"]
+
+    template = project / "templates" / "runbook.md.j2"
+    template.write_text(template.read_text("utf-8") + "\n", "utf-8")
+    assert sorted(generate(proj, today=TODAY).rendered) == everything
+
+
+def test_cached_output_equals_a_fresh_render(project: Path) -> None:
+    proj = Project(project)
+    fresh = generate(proj, today=TODAY, use_cache=False)
+    generate(proj, today=TODAY)
+    cached = generate(proj, today=TODAY)
+    assert cached.rendered == []
+    assert cached.files == fresh.files
+    assert [d.format() for d in cached.diagnostics] == [d.format() for d in fresh.diagnostics]
+
+
+def test_a_damaged_cache_entry_is_a_miss(project: Path) -> None:
+    proj = Project(project)
+    generate(proj, today=TODAY)
+    for entry in (project / ".cache" / "runbook" / "environments").rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(b"not a pickle")
+    result = generate(proj, today=TODAY)
+    assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
+    assert result.files == generate(proj, today=TODAY, use_cache=False).files
+
+
+def test_build_writes_only_changed_files(project: Path) -> None:
+    proj = Project(project)
+    build(proj, today=TODAY)
+    report, _ = build(proj, today=TODAY)
+    assert report.written == [] and report.removed == []
+    contoso = project / "environments" / "contoso.yml"
+    contoso.write_text(contoso.read_text("utf-8").replace("title: Contoso Ltd.", "title: Contoso Inc."), "utf-8")
+    report, _ = build(proj, today=TODAY)
+    assert [str(p) for p in report.written] == ["contoso/index.md", "contoso/runbook.md", "index.md"]
+
+
+# Deletion and hand-written files -----------------------------------------------------------
+
+
+def test_deleted_environment_removes_only_its_generated_files(project: Path) -> None:
+    out = project / OUT
+    notes = out / "notes.md"
+    notes.write_text("# Notes\n\nHand-written, next to the generated catalogue.\n", "utf-8")
+    own = out / "fabrikam" / "handover.md"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text("# Handover\n", "utf-8")
+    hand = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [notes, own, *sorted((project / "docs").glob("*.md"))]}
+
+    build(Project(project), today=TODAY)
+    assert (out / "fabrikam" / "runbook.md").is_file()
+    (project / "environments" / "fabrikam.yml").unlink()
+    report, _ = build(Project(project), today=TODAY)
+
+    assert sorted(str(p) for p in report.removed) == [
+        "fabrikam/fabrikam-autodiscover.zone", "fabrikam/fabrikam-dns.ps1", "fabrikam/fabrikam-exchange.ps1",
+        "fabrikam/fabrikam-lync.ps1", "fabrikam/index.md", "fabrikam/runbook.md",
+    ]
+    assert sorted(p.name for p in (out / "fabrikam").iterdir()) == ["handover.md"]
+    manifest = writing.read_manifest(out)
+    assert not [rel for rel in manifest if rel.startswith("fabrikam/")]
+    assert (out / "contoso" / "runbook.md").is_file()
+    for path, (data, mtime) in hand.items():
+        assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime, path
+
+
+def test_a_generated_file_edited_by_hand_is_not_deleted(project: Path) -> None:
+    out = project / OUT
+    build(Project(project), today=TODAY)
+    edited = out / "fabrikam" / "runbook.md"
+    edited.write_text("# Kept: edited by hand\n", "utf-8")
+    (project / "environments" / "fabrikam.yml").unlink()
+    build(Project(project), today=TODAY)
+    assert edited.read_text("utf-8") == "# Kept: edited by hand\n"
+    assert "fabrikam/runbook.md" not in writing.read_manifest(out)
+
+
+# Atomicity --------------------------------------------------------------------------------
+
+
+N_KILL = 200
+
+
+def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(tmp_path: Path) -> None:
+    """Kill a build in the middle of replacing files: each file is wholly old or wholly new;
+    no stray temporary file survives the next build, which makes the docs exactly new."""
+    project = _synthetic(tmp_path / "project", N_KILL)
+    proj = Project(project)
+    build(proj)
+    old = _snapshot(project / OUT)
+    _edit_titles(project, N_KILL, " (renamed)")
+    new = {str(rel): text.encode() for rel, text in generate(proj, use_cache=False).files.items()}
+    changed = sorted(rel for rel in new if old.get(rel) != new[rel])
+    assert len(changed) > 2 * N_KILL
+
+    first = project / OUT / changed[0]  # files are replaced in name order
+    process = _runbook(project)
+    deadline = time.monotonic() + 120
+    while first.read_bytes() == old[changed[0]]:
+        assert process.poll() is None, "the build finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.0005)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    now = _snapshot(project / OUT)
+    generated = {rel: data for rel, data in now.items() if not Path(rel).name.startswith(".")}
+    assert set(generated) == set(new)
+    mixed = {"old": 0, "new": 0}
+    for rel, data in generated.items():
+        assert data in (old.get(rel), new[rel]), f"{rel} is neither the old nor the new file"
+        mixed["new" if data == new[rel] and data != old.get(rel) else "old"] += 1
+    assert mixed["new"] >= 1
+    manifest = json.loads((project / OUT / writing.MANIFEST).read_text("utf-8"))
+    assert "pending" in manifest  # killed between the intent and the final manifest
+
+    check, _ = build(proj, check=True)
+    assert len(check.stale) == len(changed) - mixed["new"]
+
+    build(proj)
+    repaired = _snapshot(project / OUT)
+    assert {rel: data for rel, data in repaired.items() if rel != writing.MANIFEST} == new
+    assert "pending" not in json.loads(repaired[writing.MANIFEST])
+    assert not [p for p in (project / OUT).rglob("*.tmp")]
+
+
+def test_stray_temporary_files_of_generated_files_are_removed(project: Path) -> None:
+    out = project / OUT
+    build(Project(project), today=TODAY)
+    stray = out / "contoso" / ".runbook.md.a1b2c3d4.tmp"
+    stray.write_text("half", "utf-8")
+    foreign = out / "contoso" / ".notes.md.a1b2c3d4.tmp"  # not beside a file we generate
+    foreign.write_text("someone else's", "utf-8")
+    build(Project(project), today=TODAY)
+    assert not stray.exists()
+    assert foreign.read_text("utf-8") == "someone else's"
+
+
+def test_two_builds_at_once_do_not_corrupt(tmp_path: Path) -> None:
+    project = _synthetic(tmp_path / "project", 120)
+    proj = Project(project)
+    build(proj)
+    before = _snapshot(project / OUT)
+    _edit_titles(project, 120, " v2")
+    expected = {str(rel): text.encode() for rel, text in generate(proj, use_cache=False).files.items()}
+    changes = sum(1 for rel, data in expected.items() if before.get(rel) != data)
+
+    first, second = _runbook(project, seed="1"), _runbook(project, seed="2")
+    reports = [_run_ok(first), _run_ok(second)]
+    after = _snapshot(project / OUT)
+    assert {rel: data for rel, data in after.items() if rel != writing.MANIFEST} == expected
+    # The lock serialises them: one wrote every change, the other found nothing to do.
+    written = sorted(int(r.strip().splitlines()[-1].split(" written")[0]) for r in reports)
+    assert written == [0, changes]
+    assert not [p for p in (project / OUT).rglob("*.tmp")]
+
+
+# Determinism ------------------------------------------------------------------------------
+
+
+def _site_pages(site: Path) -> dict[str, bytes]:
+    return _snapshot(site, "*.html") | _snapshot(site, "*.json") | _snapshot(site, "*.xml")
+
+
+@pytest.mark.slow
+def test_byte_identical_across_folders_hash_seeds_and_the_cache(project: Path, tmp_path: Path) -> None:
+    """Two builds in different folders (and working directories) with different
+    PYTHONHASHSEED, then a third from the warm cache: the generated Markdown and the site's
+    pages, search index and sitemap are byte-identical."""
+    other = tmp_path / "a" / "much" / "deeper" / "copy"
+    shutil.copytree(project, other)
+    builds = []
+    for root, seed, cwd in ((project, "1", project), (other, "4242", tmp_path)):
+        env = {**ENV, "PYTHONHASHSEED": seed}
+        rb = _runbook(root, seed=seed, cwd=cwd)
+        site = subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        builds.append((rb, site))
+    for rb, site in builds:
+        _run_ok(rb)
+        _run_ok(site)
+    assert _snapshot(project / OUT) == _snapshot(other / OUT)
+    first = _site_pages(project / "site")
+    assert len([p for p in first if p.endswith(".html")]) >= 9
+    assert first == _site_pages(other / "site")
+    differing = sorted(
+        rel for rel, data in _snapshot(project / "site").items()
+        if _snapshot(other / "site").get(rel) != data
+    )
+    assert differing == [], differing
+
+    # Again in the first folder, from the warm page cache: the same bytes.
+    _run_ok(subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "build", "-q"], cwd=project,
+        env={**ENV, "PYTHONHASHSEED": "7"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ))
+    assert _site_pages(project / "site") == first
+
+
+def test_manifest_digests_match_the_files(project: Path) -> None:
+    build(Project(project), today=TODAY)
+    out = project / OUT
+    manifest = writing.read_manifest(out)
+    assert len(manifest) == 19
+    for rel, digest in manifest.items():
+        assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
