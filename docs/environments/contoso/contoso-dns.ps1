@@ -8,6 +8,5 @@ Resolve-DnsName -Name 'autodiscover.contoso.com' -Server 'dc01.contoso.com' -Dns
 # Step 5: DNS record - change
 Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'ex01.contoso.com' -ZoneName 'contoso.com' -ComputerName 'dc01.contoso.com'
 
-
 # Step 5: DNS record - verify
 Resolve-DnsName -Name 'autodiscover.contoso.com' -Server 'dc01.contoso.com' -DnsOnly

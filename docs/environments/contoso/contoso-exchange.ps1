@@ -14,7 +14,6 @@ Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri | F
 Set-ClientAccessService -Identity 'ex01.contoso.com' -AutoDiscoverServiceInternalUri 'https://autodiscover.contoso.com/autodiscover/autodiscover.xml'
 Set-ClientAccessService -Identity 'ex02.contoso.com' -AutoDiscoverServiceInternalUri 'https://autodiscover.contoso.com/autodiscover/autodiscover.xml'
 
-
 # Step 4: Exchange autodiscover URI - verify
 Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List
 
@@ -27,7 +26,6 @@ Set-Location -Path (Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts
 .\Configure-EnterprisePartnerApplication.ps1 -AuthMetadataUrl 'https://pool01.contoso.com/metadata/json/1' -ApplicationType Lync
 iisreset 'ex01.contoso.com'
 iisreset 'ex02.contoso.com'
-
 
 # Step 7: register the pool as a partner application - verify
 Get-PartnerApplication | Format-List *

@@ -9,7 +9,6 @@ $beforeOAuthCertificate | Format-List
 # Step 2: OAuthTokenIssuer certificate - change
 Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint '78F7B896BC1C02917DD220E88A8E9829A89642AB'
 
-
 # Step 2: OAuthTokenIssuer certificate - verify
 Get-CsCertificate -Type OAuthTokenIssuer
 

@@ -8,6 +8,5 @@ Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly
 # Step 5: DNS record - change
 Add-DnsServerResourceRecordA -Name 'autodiscover' -IPv4Address '192.0.2.25' -ZoneName 'corp.fabrikam.com'
 
-
 # Step 5: DNS record - verify
 Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly

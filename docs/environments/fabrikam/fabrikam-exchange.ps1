@@ -13,7 +13,6 @@ Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri | F
 # Step 4: Exchange autodiscover URI - change
 Set-ClientAccessService -Identity 'exch19.corp.fabrikam.com' -AutoDiscoverServiceInternalUri 'https://autodiscover.corp.fabrikam.com/autodiscover/autodiscover.xml'
 
-
 # Step 4: Exchange autodiscover URI - verify
 Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List
 
@@ -25,7 +24,6 @@ Get-PartnerApplication | Format-List *
 Set-Location -Path (Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts')
 .\Configure-EnterprisePartnerApplication.ps1 -AuthMetadataUrl 'https://sfbpool.corp.fabrikam.com/metadata/json/1' -ApplicationType Lync
 iisreset 'exch19.corp.fabrikam.com'
-
 
 # Step 7: register the pool as a partner application - verify
 Get-PartnerApplication | Format-List *

@@ -9,7 +9,6 @@ $beforeOAuthCertificate | Format-List
 # Step 2: OAuthTokenIssuer certificate - change
 Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint '3E4F0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B'
 
-
 # Step 2: OAuthTokenIssuer certificate - verify
 Get-CsCertificate -Type OAuthTokenIssuer
 

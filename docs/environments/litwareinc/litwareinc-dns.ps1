@@ -8,6 +8,5 @@ Resolve-DnsName -Name 'autodiscover.litwareinc.com' -DnsOnly
 # Step 5: DNS record - change
 Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'atl-exchange-001.litwareinc.com' -ZoneName 'litwareinc.com'
 
-
 # Step 5: DNS record - verify
 Resolve-DnsName -Name 'autodiscover.litwareinc.com' -DnsOnly

@@ -13,7 +13,6 @@ Get-ClientAccessServer | Select-Object Name, AutoDiscoverServiceInternalUri | Fo
 # Step 4: Exchange autodiscover URI - change
 Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri 'https://autodiscover.litwareinc.com/autodiscover/autodiscover.xml'
 
-
 # Step 4: Exchange autodiscover URI - verify
 Get-ClientAccessServer | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List
 
@@ -25,7 +24,6 @@ Get-PartnerApplication | Format-List *
 Set-Location -Path (Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts')
 .\Configure-EnterprisePartnerApplication.ps1 -AuthMetadataUrl 'https://atl-cs-001.litwareinc.com/metadata/json/1' -ApplicationType Lync
 iisreset 'atl-exchange-001.litwareinc.com'
-
 
 # Step 7: register the pool as a partner application - verify
 Get-PartnerApplication | Format-List *

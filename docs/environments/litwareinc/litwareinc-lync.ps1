@@ -10,7 +10,6 @@ $beforeOAuthCertificate | Format-List
 $x = (Get-CsCertificate -Type Default).Thumbprint
 Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint $x
 
-
 # Step 2: OAuthTokenIssuer certificate - verify
 Get-CsCertificate -Type OAuthTokenIssuer
 
