@@ -1,0 +1,31 @@
+# runbook 0.1.0: Exchange Management Shell commands for environment 'contoso'.
+# Run on ex01.contoso.com, step by step, as in the runbook. Generated: do not edit.
+$ErrorActionPreference = 'Stop'
+
+# Step 3: Exchange Server Auth certificate (check only)
+Get-AuthConfig | Format-List
+Get-ExchangeCertificate | Format-List
+
+# Step 4: Exchange autodiscover URI - pre-check
+$beforeAutodiscover = Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri
+Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List
+
+# Step 4: Exchange autodiscover URI - change
+Set-ClientAccessService -Identity 'ex01.contoso.com' -AutoDiscoverServiceInternalUri 'https://autodiscover.contoso.com/autodiscover/autodiscover.xml'
+Set-ClientAccessService -Identity 'ex02.contoso.com' -AutoDiscoverServiceInternalUri 'https://autodiscover.contoso.com/autodiscover/autodiscover.xml'
+
+# Step 4: Exchange autodiscover URI - verify
+Get-ClientAccessService | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List
+
+# Step 7: register the pool as a partner application - pre-check
+$beforePartnerApplications = Get-PartnerApplication
+Get-PartnerApplication | Format-List *
+
+# Step 7: register the pool as a partner application - change
+Set-Location -Path (Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts')
+.\Configure-EnterprisePartnerApplication.ps1 -AuthMetadataUrl 'https://pool01.contoso.com/metadata/json/1' -ApplicationType Lync
+iisreset 'ex01.contoso.com'
+iisreset 'ex02.contoso.com'
+
+# Step 7: register the pool as a partner application - verify
+Get-PartnerApplication | Format-List *

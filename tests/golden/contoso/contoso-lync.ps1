@@ -1,0 +1,36 @@
+# runbook 0.1.0: Skype for Business Server Management Shell commands for environment 'contoso'.
+# Run on fe01.contoso.com, step by step, as in the runbook. Generated: do not edit.
+$ErrorActionPreference = 'Stop'
+
+# Step 2: OAuthTokenIssuer certificate - pre-check
+$beforeOAuthCertificate = Get-CsCertificate -Type OAuthTokenIssuer
+$beforeOAuthCertificate | Format-List
+
+# Step 2: OAuthTokenIssuer certificate - change
+Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint '78F7B896BC1C02917DD220E88A8E9829A89642AB'
+
+# Step 2: OAuthTokenIssuer certificate - verify
+Get-CsCertificate -Type OAuthTokenIssuer
+
+# Step 6: Exchange autodiscover URL - pre-check
+$beforeOAuthConfiguration = Get-CsOAuthConfiguration -Identity global
+$beforeOAuthConfiguration | Format-List
+
+# Step 6: Exchange autodiscover URL - change
+Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://autodiscover.contoso.com/autodiscover/autodiscover.svc'
+
+# Step 6: Exchange autodiscover URL - verify
+Get-CsOAuthConfiguration -Identity global
+
+# Step 8: register Exchange as a partner application - pre-check
+$beforeCsPartnerApplications = Get-CsPartnerApplication
+Get-CsPartnerApplication | Format-List
+
+# Step 8: register Exchange as a partner application - change
+New-CsPartnerApplication -Identity Exchange -ApplicationTrustLevel Full -MetadataUrl 'https://autodiscover.contoso.com/autodiscover/metadata/json/1'
+
+# Step 8: register Exchange as a partner application - verify
+Get-CsPartnerApplication -Identity Exchange
+
+# Verification: server-to-server connection to Exchange storage
+Test-CsExStorageConnectivity -SipUri 'sip:pilar.ackerman@contoso.com'

@@ -1,0 +1,12 @@
+# runbook 0.1.0: Windows DNS commands for environment 'fabrikam' (DnsServer module).
+# Step 5 of the runbook. Generated: do not edit.
+$ErrorActionPreference = 'Stop'
+
+# Step 5: DNS record - pre-check
+Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly
+
+# Step 5: DNS record - change
+Add-DnsServerResourceRecordA -Name 'autodiscover' -IPv4Address '192.0.2.25' -ZoneName 'corp.fabrikam.com'
+
+# Step 5: DNS record - verify
+Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly
