@@ -70,8 +70,7 @@ def read(data: bytes) -> CertificateInfo:
 
     if _is_pkcs12(data):
         raise CertificateProblem(
-            "the file is a PFX (PKCS#12) file, which carries the private key; "
-            + PRIVATE_KEY_REASON
+            "the file is a PFX (PKCS#12) file, which carries the private key; " + PRIVATE_KEY_REASON
         )
     if holds_private_key(data):
         raise CertificateProblem(f"the file holds a private key; {PRIVATE_KEY_REASON}")
@@ -82,7 +81,9 @@ def read(data: bytes) -> CertificateInfo:
                 "the file holds more than one certificate; reference the OAuthTokenIssuer "
                 "certificate alone"
             )
-        cert = x509.load_pem_x509_certificate(pem[0]) if pem else x509.load_der_x509_certificate(data)
+        cert = (
+            x509.load_pem_x509_certificate(pem[0]) if pem else x509.load_der_x509_certificate(data)
+        )
     except CertificateProblem:
         raise
     except Exception:
@@ -99,7 +100,7 @@ def read(data: bytes) -> CertificateInfo:
         subject=_windows_subject(cert.subject),
         dns_names=dns_names,
         key_size=_key_size(cert),
-        thumbprint=hashlib.sha1(der).hexdigest().upper(),  # noqa: S324 - Windows' thumbprint is SHA-1
+        thumbprint=hashlib.sha1(der).hexdigest().upper(),
         not_after=cert.not_valid_after_utc,
     )
 

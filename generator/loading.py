@@ -61,7 +61,9 @@ def discover(project: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
-def load_all(paths: Iterable[Path], project: Path, today: dt.date) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
+def load_all(
+    paths: Iterable[Path], project: Path, today: dt.date
+) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
     """Load every file; return the valid environments and every diagnostic of every file."""
     loaded, diagnostics = [], []
     for path in paths:
@@ -72,7 +74,9 @@ def load_all(paths: Iterable[Path], project: Path, today: dt.date) -> tuple[list
     return loaded, diagnostics
 
 
-def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment | None, list[Diagnostic]]:
+def load(
+    path: Path, project: Path, today: dt.date
+) -> tuple[LoadedEnvironment | None, list[Diagnostic]]:
     """Load one environment file: (the environment or None, its errors and warnings)."""
     shown = display_path(path)
 
@@ -91,19 +95,32 @@ def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment |
         return None, [*found, at(Position(1, 1), f"cannot read the file: {exc.strerror}")]
     if len(raw) > yamlsource.MAX_BYTES:
         size = path.stat().st_size
-        return None, [*found, at(Position(1, 1), (
-            f"the file is {size:,} bytes; an environment file may be at most "
-            f"{yamlsource.MAX_BYTES:,} bytes"
-        ))]
+        return None, [
+            *found,
+            at(
+                Position(1, 1),
+                (
+                    f"the file is {size:,} bytes; an environment file may be at most "
+                    f"{yamlsource.MAX_BYTES:,} bytes"
+                ),
+            ),
+        ]
     try:
         doc = yamlsource.parse(yamlsource.decode(raw))
     except yamlsource.YamlProblem as exc:
         return None, [*found, at(exc.position, exc.message)]
     if not isinstance(doc.data, dict):
         kind = "empty" if doc.data is None else _kind(doc.data)
-        return None, [*found, at(Position(1, 1), (
-            f"the file is {kind}; an environment file is a mapping of keys (title:, domain:, ...)"
-        ))]
+        return None, [
+            *found,
+            at(
+                Position(1, 1),
+                (
+                    f"the file is {kind}; an environment file is a mapping of keys (title:, "
+                    "domain:, ...)"
+                ),
+            ),
+        ]
 
     found.extend(at(position, message) for position, message in doc.problems)
     secret_paths = set()
@@ -121,25 +138,48 @@ def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment |
             if error["type"] == "extra_forbidden":
                 position = doc.position(key_path, key=True)
             elif error["type"] == "missing":
-                position = doc.position(key_path[:-1], key=True) if len(key_path) > 1 else Position(1, 1)
+                position = (
+                    doc.position(key_path[:-1], key=True) if len(key_path) > 1 else Position(1, 1)
+                )
             else:
                 position = doc.position(key_path)
             found.append(at(position, f"{_dotted(key_path)}: {_explain(error, doc)}"))
         for key_path, plain in doc.plain.items():
-            if key_path not in error_paths and plain.kind == "a number" and not _DECIMAL.match(plain.text):
-                found.append(at(doc.position(key_path), (
-                    f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as a number "
-                    "in another base (octal, hexadecimal or sexagesimal); write a plain decimal "
-                    "number, or quote it if you mean text"
-                )))
+            if (
+                key_path not in error_paths
+                and plain.kind == "a number"
+                and not _DECIMAL.match(plain.text)
+            ):
+                found.append(
+                    at(
+                        doc.position(key_path),
+                        (
+                            f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as a "
+                            "number "
+                            "in another base (octal, hexadecimal or sexagesimal); write a plain "
+                            "decimal "
+                            "number, or quote it if you mean text"
+                        ),
+                    )
+                )
     if spec is None:
         return None, found
     for key_path, plain in doc.plain.items():
-        if plain.kind == "a number" and not _DECIMAL.match(plain.text) and isinstance(_get(doc.data, key_path), int):
-            found.append(at(doc.position(key_path), (
-                f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as an octal or "
-                "hexadecimal number; write a plain decimal number"
-            )))
+        if (
+            plain.kind == "a number"
+            and not _DECIMAL.match(plain.text)
+            and isinstance(_get(doc.data, key_path), int)
+        ):
+            found.append(
+                at(
+                    doc.position(key_path),
+                    (
+                        f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as an "
+                        "octal or "
+                        "hexadecimal number; write a plain decimal number"
+                    ),
+                )
+            )
 
     certificate, certificate_path = None, None
     stated = spec.lync.oauth_certificate
@@ -150,7 +190,9 @@ def load(path: Path, project: Path, today: dt.date) -> tuple[LoadedEnvironment |
             certificate = certificates.read(certificate_path.read_bytes())
         except (ValueError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-            found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {stated.file}: {reason}"))
+            found.append(
+                at(doc.position(key_path), f"{_dotted(key_path)}: {stated.file}: {reason}")
+            )
     for key_path, message, severity in rules.check(spec, certificate, today):
         found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity))
 
@@ -198,12 +240,18 @@ def _close_keys(loc: KeyPath) -> list[str]:
 def resolve_inside(base: Path, relative: str, project: Path) -> Path:
     """Resolve ``relative`` against ``base``; refuse absolute paths and escapes from ``project``."""
     candidate = Path(relative)
-    if candidate.is_absolute() or relative.startswith(("\\", "~")) or re.match(r"[A-Za-z]:", relative):
+    if (
+        candidate.is_absolute()
+        or relative.startswith(("\\", "~"))
+        or re.match(r"[A-Za-z]:", relative)
+    ):
         raise ValueError("the path must be relative to the environment file, not absolute")
     resolved = (base / candidate).resolve()
     root = project.resolve()
     if not resolved.is_relative_to(root):
-        raise ValueError(f"the path leads outside the project folder ({root}); keep certificates inside it")
+        raise ValueError(
+            f"the path leads outside the project folder ({root}); keep certificates inside it"
+        )
     if not resolved.is_file():
         raise ValueError("no such file")
     return resolved
@@ -214,10 +262,15 @@ def _secrets(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
         for key, value in data.items():
             child = (*path, key)
             if _SECRET_KEY.search(key) and key not in _ALLOWED_KEYS:
-                yield child, (
-                    f"{key!r} looks like a credential; passwords and secrets never belong in an "
-                    "environment file (it is committed and published with the docs). Remove it; "
-                    "the runbook prompts for credentials where a command needs them"
+                yield (
+                    child,
+                    (
+                        f"{key!r} looks like a credential; passwords and secrets never belong in "
+                        "an "
+                        "environment file (it is committed and published with the docs). Remove "
+                        "it; "
+                        "the runbook prompts for credentials where a command needs them"
+                    ),
                 )
             else:
                 yield from _secrets(value, child)
@@ -299,7 +352,7 @@ def _explain(error: Any, doc: Document) -> str:
     if kind in ("string_type", "str_type") and plain is not None:
         return (
             f"expected text, but YAML 1.1 reads the unquoted {plain.text} as {plain.kind}; "
-            f"put it in quotes (\"{plain.text}\") if you mean the text"
+            f'put it in quotes ("{plain.text}") if you mean the text'
         )
     if kind in ("string_type", "str_type"):
         return f"expected text, got {_kind(value)}"
@@ -319,8 +372,10 @@ def _explain(error: Any, doc: Document) -> str:
         expected = error["ctx"]["expected"]
         # Show the value as the file spells it (true, null, 2013), not as Python does.
         shown = plain.text if plain is not None else value
-        return f"{names.shown(shown)} is not one of {expected}" if isinstance(shown, str) else (
-            f"expected one of {expected}, got {_kind(value)}"
+        return (
+            f"{names.shown(shown)} is not one of {expected}"
+            if isinstance(shown, str)
+            else (f"expected one of {expected}, got {_kind(value)}")
         )
     if kind.startswith("datetime"):
         return "expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00"

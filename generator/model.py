@@ -32,7 +32,9 @@ def _only_date(value: Any) -> Any:
 def _only_datetime(value: Any) -> Any:
     # As _only_date: a number is not taken as a Unix timestamp.
     if isinstance(value, bool | int | float):
-        raise ValueError("expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00")
+        raise ValueError(
+            "expected a date and time with a time zone, like 2026-12-05T22:00:00+00:00"
+        )
     return value
 
 
@@ -51,7 +53,9 @@ class _Frozen(BaseModel):
 class OAuthCertificate(_Frozen):
     """The Lync/SfB OAuthTokenIssuer certificate, stated or read from a public certificate file."""
 
-    file: Text | None = Field(None, description="Public certificate (PEM or DER), relative to the YAML file")
+    file: Text | None = Field(
+        None, description="Public certificate (PEM or DER), relative to the YAML file"
+    )
     subject: Text | None = Field(None, description="Subject, e.g. CN=litwareinc.com")
     key_size: StrictInt | None = Field(None, description="Key size in bits (at least 2048)")
     thumbprint: Thumbprint | None = Field(None, description="SHA-1 thumbprint, 40 hex digits")

@@ -21,11 +21,21 @@ _INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _HOST_ASCII = re.compile(r"[A-Za-z0-9.-]")
 # Characters that word processors and mail clients put in place of hyphens and quotes.
 _LOOKALIKES = {
-    "\u2010": "a Unicode hyphen", "\u2011": "a non-breaking hyphen", "\u2012": "a figure dash",
-    "\u2013": "an en dash", "\u2014": "an em dash", "\u2015": "a horizontal bar",
-    "\u2212": "a minus sign", "\u2018": "a curly quote", "\u2019": "a curly quote",
-    "\u201a": "a curly quote", "\u201b": "a curly quote", "\u201c": "a curly quote",
-    "\u201d": "a curly quote", "\u201e": "a curly quote", "\u201f": "a curly quote",
+    "\u2010": "a Unicode hyphen",
+    "\u2011": "a non-breaking hyphen",
+    "\u2012": "a figure dash",
+    "\u2013": "an en dash",
+    "\u2014": "an em dash",
+    "\u2015": "a horizontal bar",
+    "\u2212": "a minus sign",
+    "\u2018": "a curly quote",
+    "\u2019": "a curly quote",
+    "\u201a": "a curly quote",
+    "\u201b": "a curly quote",
+    "\u201c": "a curly quote",
+    "\u201d": "a curly quote",
+    "\u201e": "a curly quote",
+    "\u201f": "a curly quote",
 }
 
 
@@ -74,10 +84,12 @@ def hostname(value: str) -> str:
         if char in _LOOKALIKES:
             kind = "a hyphen (-)" if "quote" not in _LOOKALIKES[char] else "nothing"
             raise ValueError(
-                f"{shown(value)} holds {_LOOKALIKES[char]} (U+{ord(char):04X}) where {kind} belongs; "
+                f"{shown(value)} holds {_LOOKALIKES[char]} (U+{ord(char):04X}) where {kind} "
+                "belongs; "
                 "word processors and mail clients change these characters: type the name again"
             )
-        if char.isascii() and not _HOST_ASCII.match(char) or unicodedata.category(char)[0] in "CZ":
+        invisible = unicodedata.category(char)[0] in "CZ"
+        if (char.isascii() and not _HOST_ASCII.match(char)) or invisible:
             raise ValueError(
                 f"{shown(value)} is not a valid host name: it holds {_describe(char)}; a host name "
                 "has only letters, digits, hyphens and dots"
@@ -102,7 +114,8 @@ def hostname(value: str) -> str:
     for label in labels:
         if not _LABEL.match(label):
             raise ValueError(
-                f"{shown(value)} is not a valid host name: label {label!r} must be 1 to 63 letters, "
+                f"{shown(value)} is not a valid host name: label {label!r} must be 1 to 63 "
+                "letters, "
                 "digits or hyphens, not starting or ending with a hyphen"
             )
     if labels[-1].isdigit():
@@ -132,7 +145,8 @@ def sip_uri(value: str, domain: str = "example.com") -> tuple[str, str]:
         raise ValueError(f"{shown(value)} has no @domain part")
     if not _SIP_USER.match(user):
         raise ValueError(
-            f"{shown(value)}: the user part {shown(user)} may hold only letters, digits, '.', '_', '+' "
+            f"{shown(value)}: the user part {shown(user)} may hold only letters, digits, '.', "
+            "'_', '+' "
             "and '-'"
         )
     try:

@@ -19,7 +19,9 @@ MIN_KEY_SIZE = 2048
 EXPIRY_WARNING_DAYS = 30
 
 
-def check(spec: EnvironmentSpec, certificate: CertificateInfo | None, today: dt.date) -> Iterator[Finding]:
+def check(
+    spec: EnvironmentSpec, certificate: CertificateInfo | None, today: dt.date
+) -> Iterator[Finding]:
     """Every cross-field finding of one environment."""
     yield from _dns(spec)
     yield from _servers(spec)
@@ -35,22 +37,42 @@ def _dns(spec: EnvironmentSpec) -> Iterator[Finding]:
     host, zone = spec.autodiscover_host, spec.zone
     where = ("exchange", "autodiscover_host") if spec.exchange.autodiscover_host else ("domain",)
     if not names.in_domain(host, zone):
-        yield where, f"autodiscover host {host!r} is not in the DNS zone {zone!r} (dns.zone)", "error"
+        yield (
+            where,
+            f"autodiscover host {host!r} is not in the DNS zone {zone!r} (dns.zone)",
+            "error",
+        )
     elif host == zone:
-        yield where, f"autodiscover host {host!r} is the zone apex itself; it needs a name inside the zone", "error"
+        yield (
+            where,
+            f"autodiscover host {host!r} is the zone apex itself; it needs a name inside the zone",
+            "error",
+        )
     for i, server in enumerate(spec.exchange.servers):
         if server == host:
-            yield ("exchange", "servers", i), (
-                f"Exchange server {server!r} is the autodiscover host itself (that would be a "
-                "CNAME pointing to itself); autodiscover needs its own name"
-            ), "error"
+            yield (
+                ("exchange", "servers", i),
+                (
+                    f"Exchange server {server!r} is the autodiscover host itself (that would be a "
+                    "CNAME pointing to itself); autodiscover needs its own name"
+                ),
+                "error",
+            )
     if spec.dns.autodiscover_record == "a" and spec.dns.address is None:
-        yield ("dns", "autodiscover_record"), "an 'a' record needs dns.address (an IPv4 address)", "error"
+        yield (
+            ("dns", "autodiscover_record"),
+            "an 'a' record needs dns.address (an IPv4 address)",
+            "error",
+        )
     if spec.dns.autodiscover_record == "cname" and spec.dns.address is not None:
-        yield ("dns", "address"), (
-            "is used only for an A record; set dns.autodiscover_record: a, or remove the "
-            "address (the default record is a CNAME to the first Exchange server)"
-        ), "error"
+        yield (
+            ("dns", "address"),
+            (
+                "is used only for an A record; set dns.autodiscover_record: a, or remove the "
+                "address (the default record is a CNAME to the first Exchange server)"
+            ),
+            "error",
+        )
 
 
 def _servers(spec: EnvironmentSpec) -> Iterator[Finding]:
@@ -73,7 +95,11 @@ def _test_user(spec: EnvironmentSpec) -> Iterator[Finding]:
         yield where, str(exc), "error"
         return
     if domain != spec.sip_domain:
-        yield where, f"{spec.lync.test_user!r} is not in the SIP domain {spec.sip_domain!r}", "error"
+        yield (
+            where,
+            f"{spec.lync.test_user!r} is not in the SIP domain {spec.sip_domain!r}",
+            "error",
+        )
 
 
 def _change(spec: EnvironmentSpec) -> Iterator[Finding]:
@@ -82,42 +108,76 @@ def _change(spec: EnvironmentSpec) -> Iterator[Finding]:
         yield ("change", "window_end"), "the change window ends before it starts", "error"
 
 
-def _certificate(spec: EnvironmentSpec, info: CertificateInfo | None, today: dt.date) -> Iterator[Finding]:
+def _certificate(
+    spec: EnvironmentSpec, info: CertificateInfo | None, today: dt.date
+) -> Iterator[Finding]:
     stated = spec.lync.oauth_certificate
     if stated is None:
         return
     base = ("lync", "oauth_certificate")
     subject, key_size, not_after = stated.subject, stated.key_size, stated.not_after
     if info is not None:
-        if stated.subject is not None and _norm_subject(stated.subject) != _norm_subject(info.subject):
-            yield (*base, "subject"), f"says {stated.subject!r} but the certificate file says {info.subject!r}", "error"
+        if stated.subject is not None and _norm_subject(stated.subject) != _norm_subject(
+            info.subject
+        ):
+            yield (
+                (*base, "subject"),
+                f"says {stated.subject!r} but the certificate file says {info.subject!r}",
+                "error",
+            )
         if stated.key_size is not None and stated.key_size != info.key_size:
-            yield (*base, "key_size"), f"says {stated.key_size} but the certificate file has a {info.key_size}-bit key", "error"
+            yield (
+                (*base, "key_size"),
+                f"says {stated.key_size} but the certificate file has a {info.key_size}-bit key",
+                "error",
+            )
         if stated.thumbprint is not None and stated.thumbprint != info.thumbprint:
-            yield (*base, "thumbprint"), f"says {stated.thumbprint} but the certificate file's thumbprint is {info.thumbprint}", "error"
+            yield (
+                (*base, "thumbprint"),
+                f"says {stated.thumbprint} but the certificate file's thumbprint is "
+                f"{info.thumbprint}",
+                "error",
+            )
         if stated.not_after is not None and stated.not_after != info.not_after.date():
-            yield (*base, "not_after"), f"says {stated.not_after} but the certificate file expires on {info.not_after.date()}", "error"
+            yield (
+                (*base, "not_after"),
+                f"says {stated.not_after} but the certificate file expires on "
+                f"{info.not_after.date()}",
+                "error",
+            )
         subject, key_size, not_after = info.subject, info.key_size, info.not_after.date()
     if subject is not None:
         domain = spec.sip_domain
         if not any(names.in_domain(v.removeprefix("*."), domain) for v in subject_names(subject)):
-            yield (*base, "file" if info else "subject"), (
-                f"the certificate's Subject ({subject}) does not include the SIP domain "
-                f"{domain!r}; Microsoft requires the SIP domain in the Subject of the "
-                "OAuthTokenIssuer certificate"
-            ), "error"
+            yield (
+                (*base, "file" if info else "subject"),
+                (
+                    f"the certificate's Subject ({subject}) does not include the SIP domain "
+                    f"{domain!r}; Microsoft requires the SIP domain in the Subject of the "
+                    "OAuthTokenIssuer certificate"
+                ),
+                "error",
+            )
     if key_size is not None and key_size < MIN_KEY_SIZE:
-        yield (*base, "file" if info else "key_size"), (
-            f"the key is {key_size} bits; the OAuthTokenIssuer certificate needs at least {MIN_KEY_SIZE}"
-        ), "error"
+        yield (
+            (*base, "file" if info else "key_size"),
+            (
+                f"the key is {key_size} bits; the OAuthTokenIssuer certificate needs at least "
+                f"{MIN_KEY_SIZE}"
+            ),
+            "error",
+        )
     if not_after is not None:
         where = (*base, "file" if info else "not_after")
         yield from _expiry(where, not_after, info, spec.change.window_end, today)
 
 
 def _expiry(
-    where: tuple[str, ...], not_after: dt.date, info: CertificateInfo | None,
-    window_end: dt.datetime | None, today: dt.date,
+    where: tuple[str, ...],
+    not_after: dt.date,
+    info: CertificateInfo | None,
+    window_end: dt.datetime | None,
+    today: dt.date,
 ) -> Iterator[Finding]:
     """Error if the certificate expires before the change window ends (or today), warning
     within 30 days of it. With the file, the exact instant is compared, not only the date."""
@@ -130,15 +190,23 @@ def _expiry(
         margin = dt.timedelta(days=(not_after - today).days)
     when = f"{not_after}" if info is None else f"{info.not_after:%Y-%m-%d %H:%M} UTC"
     if margin <= dt.timedelta(0):
-        yield where, (
-            f"the certificate expires on {when}, before {end_text}; renew it and export the "
-            "new certificate first"
-        ), "error"
+        yield (
+            where,
+            (
+                f"the certificate expires on {when}, before {end_text}; renew it and export the "
+                "new certificate first"
+            ),
+            "error",
+        )
     elif margin < dt.timedelta(days=EXPIRY_WARNING_DAYS):
-        yield where, (
-            f"the certificate expires on {when}, within {EXPIRY_WARNING_DAYS} days after "
-            f"{end_text}; plan its renewal"
-        ), "warning"
+        yield (
+            where,
+            (
+                f"the certificate expires on {when}, within {EXPIRY_WARNING_DAYS} days after "
+                f"{end_text}; plan its renewal"
+            ),
+            "warning",
+        )
 
 
 def _norm_subject(subject: str) -> list[str]:

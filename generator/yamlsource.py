@@ -91,7 +91,11 @@ _DUPLICATE = object()  # pending key of a duplicate: its value is read and then 
 
 def _tag_name(tag: str) -> str:
     """A tag as the file spells it: ``!!python/name:x`` rather than its long form."""
-    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+    return (
+        "!!" + tag.removeprefix("tag:yaml.org,2002:")
+        if tag.startswith("tag:yaml.org,2002:")
+        else tag
+    )
 
 
 def _pos(mark: Any) -> Position:
@@ -120,7 +124,9 @@ def _scalar(event: yaml.ScalarEvent) -> tuple[Any, PlainScalar | None]:
     if tag == "tag:yaml.org,2002:str":
         return event.value, None
     if tag == "tag:yaml.org,2002:merge":
-        raise YamlProblem("merge keys (<<) are not supported; write the keys out", _pos(event.start_mark))
+        raise YamlProblem(
+            "merge keys (<<) are not supported; write the keys out", _pos(event.start_mark)
+        )
     if tag == "tag:yaml.org,2002:value":
         return event.value, None
     node = yaml.ScalarNode(tag, event.value)
@@ -176,14 +182,17 @@ class _Builder:
                 isinstance(event, yaml.ScalarEvent) and tag == "tag:yaml.org,2002:str"
             ):
                 raise YamlProblem(
-                    f"the tag {_tag_name(tag)} is not allowed: an environment file holds plain data, "
+                    f"the tag {_tag_name(tag)} is not allowed: an environment file holds plain "
+                    "data, "
                     "and tags can make a YAML loader build objects or run code",
                     _pos(event.start_mark),
                 )
             path = self._child_path(stack)
             if isinstance(event, yaml.AliasEvent):
                 if event.anchor not in self.anchors:
-                    raise YamlProblem(f"alias *{event.anchor} refers to no anchor", _pos(event.start_mark))
+                    raise YamlProblem(
+                        f"alias *{event.anchor} refers to no anchor", _pos(event.start_mark)
+                    )
                 value, size = self.anchors[event.anchor]
                 self.count(size, event)
                 self._attach(stack, value, path, event)
@@ -217,7 +226,14 @@ class _Builder:
             return None  # this node is a key, or the value of a duplicate key
         return (*path, key)
 
-    def _attach(self, stack: list[list[Any]], value: Any, path: KeyPath | None, event: Any, finished: bool = False) -> None:
+    def _attach(
+        self,
+        stack: list[list[Any]],
+        value: Any,
+        path: KeyPath | None,
+        event: Any,
+        finished: bool = False,
+    ) -> None:
         position = _pos(event.start_mark)
         if not stack:
             self.doc.data = value
@@ -239,10 +255,16 @@ class _Builder:
             if value in container:
                 first = self.doc.keys.get((*top[1], value)) if top[1] is not None else None
                 where = f"line {first.line}" if first is not None else "above"
-                self.doc.problems.append((position, (
-                    f"duplicate key {value!r}: it already appears at {where}; YAML would silently "
-                    "keep only the last one, so keep one and delete the other"
-                )))
+                self.doc.problems.append(
+                    (
+                        position,
+                        (
+                            f"duplicate key {value!r}: it already appears at {where}; YAML would "
+                            "silently "
+                            "keep only the last one, so keep one and delete the other"
+                        ),
+                    )
+                )
                 top[2] = _DUPLICATE
                 return
             top[2] = value

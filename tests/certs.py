@@ -71,6 +71,8 @@ def pem_private_key(key: rsa.RSAPrivateKey) -> bytes:
 def pfx(cert: x509.Certificate, key: rsa.RSAPrivateKey, password: bytes | None) -> bytes:
     """A PKCS#12 (.pfx) file holding the certificate and its private key."""
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
     )
     return pkcs12.serialize_key_and_certificates(b"oauth", key, cert, None, encryption)

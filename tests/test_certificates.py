@@ -42,7 +42,11 @@ change:
 
 
 def _environment(
-    root: Path, data: bytes | None, *, file: str = "certs/oauth.cer", stated: str = "",
+    root: Path,
+    data: bytes | None,
+    *,
+    file: str = "certs/oauth.cer",
+    stated: str = "",
     change: str = "",
 ) -> Path:
     (root / "environments" / "certs").mkdir(parents=True, exist_ok=True)
@@ -158,7 +162,9 @@ def test_expiry_compares_the_instant_not_the_date(tmp_path: Path) -> None:
 
 def test_stated_expiry_without_a_file_or_window_is_checked_against_today(tmp_path: Path) -> None:
     """Without a file, the stated not_after is checked; without a window, against today."""
-    path = _environment(tmp_path, None, stated="    subject: CN=litwareinc.com\n    not_after: 2026-11-01\n")
+    path = _environment(
+        tmp_path, None, stated="    subject: CN=litwareinc.com\n    not_after: 2026-11-01\n"
+    )
     path.write_text(path.read_text().replace("    file: certs/oauth.cer\n", ""))
     env, lines = _load(path, tmp_path)
     assert env is None
@@ -189,7 +195,10 @@ def test_thirty_one_days_is_quiet(tmp_path: Path) -> None:
 
 
 def _private_key_line(what: str) -> str:
-    return f"{FILE_LINE}:11: error: lync.oauth_certificate.file: certs/oauth.cer: {what}; {certificates.PRIVATE_KEY_REASON}"
+    return (
+        f"{FILE_LINE}:11: error: lync.oauth_certificate.file: certs/oauth.cer: {what}; "
+        f"{certificates.PRIVATE_KEY_REASON}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -249,12 +258,16 @@ def test_paths_outside_the_project_are_refused(tmp_path: Path, file: str, reason
     env, lines = _load(path, root)
     assert env is None
     assert len(lines) == 1
-    assert lines[0].startswith(f"{FILE_LINE}:11: error: lync.oauth_certificate.file: {file}: {reason}")
+    assert lines[0].startswith(
+        f"{FILE_LINE}:11: error: lync.oauth_certificate.file: {file}: {reason}"
+    )
 
 
 def test_the_example_certificate_is_public() -> None:
     """The committed example certificate holds no private key and meets the seed's rules."""
-    data = (Path(__file__).resolve().parent.parent / "environments" / "certs" / "contoso-oauth.cer").read_bytes()
+    data = (
+        Path(__file__).resolve().parent.parent / "environments" / "certs" / "contoso-oauth.cer"
+    ).read_bytes()
     assert not certificates.holds_private_key(data)
     info = certificates.read(data)
     assert info.key_size >= 2048

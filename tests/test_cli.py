@@ -43,7 +43,9 @@ def test_validate_the_repository_itself() -> None:
     assert "0 error(s)" in result.stderr.splitlines()[-1]
 
 
-def test_invalid_file_exit_1_and_exact_stderr(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_file_exit_1_and_exact_stderr(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An invalid file: exit 1 and one ``path:line:column: message`` line per problem."""
     monkeypatch.chdir(project)
     _bad(project, "bad", "hostname-not-fqdn")
@@ -119,7 +121,9 @@ def test_missing_file_is_invalid_input(project: Path, monkeypatch: pytest.Monkey
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )
-def test_usage_errors_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str) -> None:
+def test_usage_errors_exit_2(
+    project: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str
+) -> None:
     """Wrong usage: exit 2 and click's usage message on stderr."""
     monkeypatch.chdir(project)
     result = _run(*args)
@@ -129,7 +133,8 @@ def test_usage_errors_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch, arg
 
 
 def test_schema_is_the_committed_file() -> None:
-    """``runbook schema`` equals schema/environment-v1.json, so the committed copy cannot go stale."""
+    """``runbook schema`` equals schema/environment-v1.json, so the committed copy cannot go "
+    "stale."""
     result = _run("schema")
     assert result.exit_code == 0
     committed = (REPO / "schema" / "environment-v1.json").read_text(encoding="utf-8")
@@ -139,7 +144,9 @@ def test_schema_is_the_committed_file() -> None:
     assert set(document["required"]) == {"title", "domain", "sip_domain", "lync", "exchange"}
 
 
-@pytest.mark.parametrize("example", sorted((REPO / "environments").glob("*.yml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example", sorted((REPO / "environments").glob("*.yml")), ids=lambda p: p.stem
+)
 def test_examples_name_the_schema(example: Path) -> None:
     """Each example's first line points editors at the schema (relative to environments/)."""
     assert example.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE

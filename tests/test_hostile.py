@@ -31,7 +31,7 @@ BASE = (HOSTILE.parent / "fixtures" / "valid" / "base.yml").read_text(encoding="
 
 
 def _billion_laughs(levels: int, width: int) -> str:
-    lines = [f'l0: &l0 [{", ".join(["lol"] * width)}]']
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
     for i in range(1, levels):
         lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
     return "\n".join(lines) + "\n"
@@ -47,12 +47,22 @@ GENERATED: dict[str, object] = {
     "deep-nesting-flow.yml": lambda: "title: " + "[" * 100_000 + "]" * 100_000 + "\n",
     "deep-nesting-block.yml": lambda: _nested_block(400),
     "alias-bomb-billion-laughs.yml": lambda: _billion_laughs(10, 10),
-    "alias-bomb-wide.yml": lambda: "a: &a [" + ", ".join(["x"] * 9_000) + "]\n"
-    + "".join(f"b{i}: *a\n" for i in range(2_000)),
-    "alias-bomb-nested-mapping.yml": lambda: "a: &a {" + ", ".join(f"k{i}: v" for i in range(50))
-    + "}\n" + "".join(f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}, *{'a' if i == 0 else f'b{i - 1}'}]\n" for i in range(40)),
+    "alias-bomb-wide.yml": lambda: (
+        "a: &a [" + ", ".join(["x"] * 9_000) + "]\n" + "".join(f"b{i}: *a\n" for i in range(2_000))
+    ),
+    "alias-bomb-nested-mapping.yml": lambda: (
+        "a: &a {"
+        + ", ".join(f"k{i}: v" for i in range(50))
+        + "}\n"
+        + "".join(
+            f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}, *{'a' if i == 0 else f'b{i - 1}'}]\n"
+            for i in range(40)
+        )
+    ),
     "long-line-title.yml": lambda: BASE.replace("Litware Inc.", "A" * 900_000),
-    "long-host-name.yml": lambda: BASE.replace("atl-cs-001.litwareinc.com\n", "a" * 900_000 + ".com\n", 1),
+    "long-host-name.yml": lambda: BASE.replace(
+        "atl-cs-001.litwareinc.com\n", "a" * 900_000 + ".com\n", 1
+    ),
     "many-keys.yml": lambda: "".join(f"key{i}: {i}\n" for i in range(60_000)),
     "long-key.yml": lambda: BASE + "k" * 500_000 + ": 1\n",
 }
@@ -89,11 +99,18 @@ print(done.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
 def _run_once(path: Path) -> Run:
     done = subprocess.run(
         [sys.executable, "-I", "-S", "-c", _WRAPPER, str(RUNBOOK), "validate", path.name],
-        cwd=path.parent, capture_output=True, check=True, timeout=60,
+        cwd=path.parent,
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
     status, wall, cpu, max_rss_kib = done.stdout.split()
     return Run(
-        path.name, int(status), done.stderr.decode("utf-8", "replace"), float(wall), float(cpu),
+        path.name,
+        int(status),
+        done.stderr.decode("utf-8", "replace"),
+        float(wall),
+        float(cpu),
         int(max_rss_kib) / 1024,
     )
 
@@ -160,43 +177,95 @@ def test_hostile_file(corpus: dict[str, Run], name: str) -> None:
         # Wall time over the bound is accepted only while the machine is oversubscribed
         # (more runnable processes than CPUs), and then it is in the summary for a person.
         load = os.getloadavg()[0]
-        assert load > (os.cpu_count() or 1), f"{name}: {run.wall:.3f} s on a machine at load {load:.1f}"
+        assert load > (os.cpu_count() or 1), (
+            f"{name}: {run.wall:.3f} s on a machine at load {load:.1f}"
+        )
     assert run.max_rss_mb < MAX_RSS_MB, f"{name}: {run.max_rss_mb:.0f} MB"
 
 
 def test_alias_bombs_are_refused_for_their_size(corpus: dict[str, Run]) -> None:
     """The alias bombs stop at the expansion bound (not by running out of memory or time)."""
-    for name in ("alias-bomb-billion-laughs.yml", "alias-bomb-wide.yml", "alias-bomb-nested-mapping.yml",
-                 "alias-bomb-small.yml"):
-        assert "the document expands to more than 10000 values through aliases" in corpus[name].stderr, name
+    for name in (
+        "alias-bomb-billion-laughs.yml",
+        "alias-bomb-wide.yml",
+        "alias-bomb-nested-mapping.yml",
+        "alias-bomb-small.yml",
+    ):
+        assert (
+            "the document expands to more than 10000 values through aliases" in corpus[name].stderr
+        ), name
         assert corpus[name].max_rss_mb < MAX_RSS_MB
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("huge-10mb.yml", "huge-10mb.yml:1:1: the file is 10,486,099 bytes; an environment file may be at most 1,000,000 bytes"),
+        (
+            "huge-10mb.yml",
+            "huge-10mb.yml:1:1: the file is 10,486,099 bytes; an environment file may be at most "
+            "1,000,000 bytes",
+        ),
         ("deep-nesting-flow.yml", "deep-nesting-flow.yml:1:1007: nesting deeper than 32 levels"),
         ("deep-nesting-block.yml", "deep-nesting-block.yml:33:65: nesting deeper than 32 levels"),
-        ("python-object-apply.yml", "python-object-apply.yml:1:8: the tag !!python/object/apply:os.system is not allowed"),
-        ("inject-only-lync-pool.yml", "inject-only-lync-pool.yml:7:9: lync.pool: \"atl-cs-001.litwareinc.com'; Remove-Item -Recurse C:\\\\ #\" is not a valid host name: it holds \"'\""),
-        ("en-dash-in-server.yml", "en-dash-in-server.yml:14:7: exchange.servers[0]: 'atl\u2013exchange\u2013001.litwareinc.com' holds an en dash (U+2013) where a hyphen (-) belongs"),
-        ("curly-quotes-in-host.yml", "curly-quotes-in-host.yml:15:22: exchange.autodiscover_host: '\u201cautodiscover.litwareinc.com\u201d' holds a curly quote (U+201C)"),
-        ("zero-width-space-in-pool.yml", "zero-width-space-in-pool.yml:7:9: lync.pool: 'atl-cs-001\\u200b.litwareinc.com' is not a valid host name: it holds U+200B (zero width space)"),
+        (
+            "python-object-apply.yml",
+            "python-object-apply.yml:1:8: the tag !!python/object/apply:os.system is not allowed",
+        ),
+        (
+            "inject-only-lync-pool.yml",
+            "inject-only-lync-pool.yml:7:9: lync.pool: "
+            '"atl-cs-001.litwareinc.com\'; Remove-Item -Recurse C:\\\\ #" '
+            'is not a valid host name: it holds "\'"',
+        ),
+        (
+            "en-dash-in-server.yml",
+            "en-dash-in-server.yml:14:7: exchange.servers[0]: "
+            "'atl\u2013exchange\u2013001.litwareinc.com' holds an en dash (U+2013) "
+            "where a hyphen (-) belongs",
+        ),
+        (
+            "curly-quotes-in-host.yml",
+            "curly-quotes-in-host.yml:15:22: exchange.autodiscover_host: "
+            "'\u201cautodiscover.litwareinc.com\u201d' holds a curly quote (U+201C)",
+        ),
+        (
+            "zero-width-space-in-pool.yml",
+            "zero-width-space-in-pool.yml:7:9: lync.pool: 'atl-cs-001\\u200b.litwareinc.com' is "
+            "not a valid host name: it holds U+200B (zero width space)",
+        ),
         ("long-host-name.yml", "long-host-name.yml:6:9: lync.pool: 'aaaa"),
     ],
 )
 def test_hostile_messages(corpus: dict[str, Run], name: str, message: str) -> None:
     """Spot checks of what the administrator reads for some of the files."""
-    assert any(line.startswith(message) for line in corpus[name].stderr.splitlines()), corpus[name].stderr
+    assert any(line.startswith(message) for line in corpus[name].stderr.splitlines()), corpus[
+        name
+    ].stderr
 
 
-@pytest.mark.parametrize("name", [n for n in COMMITTED if n.startswith("inject-") and n.endswith("-every-field.yml")])
-def test_injection_in_every_field_reports_every_structured_field(corpus: dict[str, Run], name: str) -> None:
+@pytest.mark.parametrize(
+    "name", [n for n in COMMITTED if n.startswith("inject-") and n.endswith("-every-field.yml")]
+)
+def test_injection_in_every_field_reports_every_structured_field(
+    corpus: dict[str, Run], name: str
+) -> None:
     """An injection string in every field: each field that reaches a command is refused."""
     stderr = corpus[name].stderr
-    for key in ("domain", "sip_domain", "lync.pool", "lync.front_ends[0]", "lync.product",
-                "exchange.servers[0]", "exchange.autodiscover_host", "exchange.product",
-                "dns.zone", "dns.server", "dns.autodiscover_record", "change.risk",
-                "change.window_start", "change.window_end", "lync.oauth_certificate.thumbprint"):
+    for key in (
+        "domain",
+        "sip_domain",
+        "lync.pool",
+        "lync.front_ends[0]",
+        "lync.product",
+        "exchange.servers[0]",
+        "exchange.autodiscover_host",
+        "exchange.product",
+        "dns.zone",
+        "dns.server",
+        "dns.autodiscover_record",
+        "change.risk",
+        "change.window_start",
+        "change.window_end",
+        "lync.oauth_certificate.thumbprint",
+    ):
         assert re.search(rf"^{re.escape(name)}:\d+:\d+: {re.escape(key)}: ", stderr, re.M), key

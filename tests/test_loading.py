@@ -33,11 +33,26 @@ def test_every_rule_has_a_fixture_and_an_expected_file() -> None:
     expected = {p.stem for p in INVALID.glob("*.expected")}
     assert stems == expected
     for rule in (
-        "duplicate-key", "yaml11-boolean", "yaml11-octal-text", "yaml11-date", "unknown-key",
-        "python-tag", "alias-bomb", "invalid-utf8", "top-level-list", "Invalid_Name",
-        "hostname-not-fqdn", "hostname-bad-label", "hostname-too-long",
-        "autodiscover-outside-zone", "exchange-is-autodiscover", "test-user-outside-sip-domain",
-        "a-record-without-address", "secret-password", "unknown-product", "missing-required",
+        "duplicate-key",
+        "yaml11-boolean",
+        "yaml11-octal-text",
+        "yaml11-date",
+        "unknown-key",
+        "python-tag",
+        "alias-bomb",
+        "invalid-utf8",
+        "top-level-list",
+        "Invalid_Name",
+        "hostname-not-fqdn",
+        "hostname-bad-label",
+        "hostname-too-long",
+        "autodiscover-outside-zone",
+        "exchange-is-autodiscover",
+        "test-user-outside-sip-domain",
+        "a-record-without-address",
+        "secret-password",
+        "unknown-product",
+        "missing-required",
         "many-errors",
     ):
         assert rule in stems
@@ -120,7 +135,9 @@ def test_all_files_in_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {d.path for d in diagnostics} == {p.name for p in CASES}
 
 
-def test_duplicate_key_is_reported_at_the_second_occurrence(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duplicate_key_is_reported_at_the_second_occurrence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The duplicate is located where it repeats, and names the line of the first one."""
     monkeypatch.chdir(INVALID)
     text = (INVALID / "duplicate-key.yml").read_text().splitlines()
