@@ -122,7 +122,11 @@ def _key_size(cert: x509.Certificate) -> int:
 
 def _windows_subject(name: x509.Name) -> str:
     # Windows lists the most specific attribute first: CN=..., OU=..., O=..., C=...
-    parts = [f"{attr.rfc4514_attribute_name}={attr.value}" for attr in reversed(list(name))]
+    parts = [
+        f"{attr.rfc4514_attribute_name}="
+        + (attr.value if isinstance(attr.value, str) else attr.value.hex())
+        for attr in reversed(list(name))
+    ]
     return ", ".join(parts)
 
 

@@ -172,10 +172,10 @@ class _Builder:
             if not isinstance(event, yaml.NodeEvent | yaml.CollectionEndEvent):
                 continue
             if isinstance(event, yaml.CollectionEndEvent):
-                container, path, _key, anchor, start = stack.pop()
+                done, path, _key, anchor, start = stack.pop()
                 if anchor is not None:
-                    self.anchors[anchor] = (container, self.nodes - start)
-                self._attach(stack, container, path, event, finished=True)
+                    self.anchors[anchor] = (done, self.nodes - start)
+                self._attach(stack, done, path, event, finished=True)
                 continue
             tag = getattr(event, "tag", None)
             if tag not in (None, "!") and not (
