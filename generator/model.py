@@ -44,6 +44,8 @@ IPv4 = Annotated[StrictStr, AfterValidator(names.ipv4)]
 Date = Annotated[dt.date, BeforeValidator(_only_date)]
 When = Annotated[AwareDatetime, BeforeValidator(_only_datetime)]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(names.text)]
+# One line: names, ids, paths; a line break there could start a new Markdown block or command.
+Line = Annotated[Text, AfterValidator(names.line)]
 
 
 class _Frozen(BaseModel):
@@ -53,10 +55,10 @@ class _Frozen(BaseModel):
 class OAuthCertificate(_Frozen):
     """The Lync/SfB OAuthTokenIssuer certificate, stated or read from a public certificate file."""
 
-    file: Text | None = Field(
+    file: Line | None = Field(
         None, description="Public certificate (PEM or DER), relative to the YAML file"
     )
-    subject: Text | None = Field(None, description="Subject, e.g. CN=litwareinc.com")
+    subject: Line | None = Field(None, description="Subject, e.g. CN=litwareinc.com")
     key_size: StrictInt | None = Field(None, description="Key size in bits (at least 2048)")
     thumbprint: Thumbprint | None = Field(None, description="SHA-1 thumbprint, 40 hex digits")
     not_after: Date | None = Field(None, description="Expiry date")
@@ -69,7 +71,7 @@ class Lync(_Frozen):
     pool: Hostname = Field(description="Front End pool FQDN")
     front_ends: tuple[Hostname, ...] = Field(min_length=1, description="Front End server FQDNs")
     oauth_certificate: OAuthCertificate | None = None
-    test_user: Text | None = Field(None, description="sip: URI of a user with an Exchange mailbox")
+    test_user: Line | None = Field(None, description="sip: URI of a user with an Exchange mailbox")
 
 
 class Exchange(_Frozen):
@@ -92,10 +94,10 @@ class Dns(_Frozen):
 class Change(_Frozen):
     """What the change-request document shows."""
 
-    id: Text | None = None
-    summary: Text | None = None
-    requested_by: Text | None = None
-    implementer: Text | None = None
+    id: Line | None = None
+    summary: Line | None = None
+    requested_by: Line | None = None
+    implementer: Line | None = None
     window_start: When | None = None
     window_end: When | None = None
     risk: Literal["low", "medium", "high"] | None = None
@@ -110,7 +112,7 @@ class EnvironmentSpec(_Frozen):
         title="runbook environment (format version 1)",
     )
 
-    title: Text
+    title: Line
     description: Text | None = None
     domain: Hostname
     sip_domain: Hostname

@@ -123,6 +123,15 @@ def hostname(value: str) -> str:
     return ascii_name
 
 
+def line(value: str) -> str:
+    """One line of text: no line break (free text with line breaks goes in ``description``)."""
+    if "\n" in value:
+        raise ValueError(
+            "must be one line; it holds a line break (longer text belongs in description)"
+        )
+    return value
+
+
 def environment_name(stem: str) -> str:
     """Check an environment's name (the file stem): lowercase letters, digits, hyphens."""
     if not _ENV_NAME.match(stem):
