@@ -7,40 +7,77 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from mkdocs.config import base, config_options
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 
 from generator import pdf
 from generator.errors import InputError, RunbookError
-from generator.project import OUTPUT, Project, load_project, render
+from generator.project import OUTPUT, Project, generate
+from generator.sitecache import PageCache
 
 log = logging.getLogger("mkdocs.plugins.runbook")
 
 
-class RunbookPlugin(BasePlugin):  # type: ignore[type-arg]
+class RunbookConfig(base.Config):
+    """Plugin options. ``change_requests: false`` leaves the PDFs out (the benchmarks use it to
+    time the pages alone)."""
+
+    change_requests = config_options.Type(bool, default=True)
+
+
+class RunbookPlugin(BasePlugin[RunbookConfig]):
     """Adds every environment's generated pages and downloads to the site as virtual files."""
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         project = Project(Path(config.config_file_path).parent)
         try:
-            envs, diagnostics = load_project(project)
-            if any(d.severity == "error" for d in diagnostics):
-                raise InputError(diagnostics)
-            generated = render(project, envs)
+            result = generate(project)  # only environments whose inputs changed are redone
+            if result.errors:
+                raise InputError(result.diagnostics)
+            envs, generated = result.envs, result.files
         except InputError as exc:
             raise PluginError(f"runbook: invalid environment files:\n{exc}") from None
         except RunbookError as exc:
             raise PluginError(f"runbook: {exc}") from None
         generated_files: dict[str, str | bytes] = {str(OUTPUT / rel): text for rel, text in generated.items()}
-        generated_files.update(self._change_requests(project, envs))
+        if self.config.change_requests:
+            generated_files.update(self._change_requests(project, envs))
         for src_uri, content in sorted(generated_files.items()):
             existing = files.get_file_from_path(src_uri)
             if existing is not None:
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=content))
+        self.pages = PageCache(config, OUTPUT / "index.md", files)
         return files
+
+    # The page cache and the scoped navigation (generator/sitecache.py): see its docstring.
+    def on_nav(self, nav: Any, *, config: MkDocsConfig, files: Files) -> Any:
+        self.pages.set_nav(nav)
+        return nav
+
+    @event_priority(-100)  # last: cache the Markdown as every plugin left it
+    def on_page_markdown(self, markdown: str, *, page: Any, config: MkDocsConfig, files: Files) -> str:
+        return self.pages.before_render(markdown, page)
+
+    @event_priority(100)  # first: other plugins see the restored HTML
+    def on_page_content(self, html: str, *, page: Any, config: MkDocsConfig, files: Files) -> str:
+        return self.pages.after_render(html, page)
+
+    def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
+        return self.pages.prepare(env, files, config.plugins.get("material/search"))
+
+    def on_page_context(self, context: Any, *, page: Any, config: MkDocsConfig, nav: Any) -> Any:
+        self.pages.scope_nav(page)
+        return context
+
+    def on_post_page(self, output: str, *, page: Any, config: MkDocsConfig) -> str:
+        return self.pages.finish(output, page)
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self.pages.prune()
 
     def _change_requests(self, project: Project, envs: list[Any]) -> dict[str, bytes]:
         """Each environment's change-request PDF (cached by content hash in .cache/runbook/)."""
