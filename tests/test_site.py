@@ -1,0 +1,118 @@
+"""The built site in a real browser: Debian's Chromium driven by Playwright, on loopback."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+        pass
+
+
+@pytest.fixture
+def site(project: Path) -> Iterator[tuple[str, Path]]:
+    """`mkdocs build --strict` of the example project, served on 127.0.0.1:<free port>."""
+    out = project / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml"), "-d", str(out)],
+        cwd=project, capture_output=True, text=True, timeout=120, env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", project
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Path) -> None:
+    origin, project = site
+    envs = {p.stem: yaml.safe_load(p.read_text("utf-8")) for p in sorted((project / "environments").glob("*.yml"))}
+    errors: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(f"{msg.text} ({msg.location.get('url')})")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            page.on("console", on_console)
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+
+            # The catalogue lists every environment, with a working link to its overview.
+            page.goto(f"{origin}/environments/")
+            table = page.locator("article table").first
+            for name, data in envs.items():
+                link = table.get_by_role("link", name=name, exact=True)
+                assert link.count() == 1, name
+                assert data["lync"]["pool"] in table.inner_text()
+            assert table.locator("tbody tr").count() == len(envs)
+
+            # The copy button of the Set-CsOAuthConfiguration block copies exactly that command.
+            page.goto(f"{origin}/environments/litwareinc/runbook/")
+            page.screenshot(path=str(artifacts / "runbook-page.png"), full_page=False)
+            _check_rendered_markdown(page)
+            block = page.locator("div.highlight", has_text="Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://")
+            assert block.count() == 1
+            block.hover()
+            block.locator("button[data-md-type=copy]").click()
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert copied == (
+                "Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl "
+                "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc'"
+            )
+
+            # Search finds an environment by its pool FQDN (Material's search reacts to key events).
+            pool = envs["contoso"]["lync"]["pool"]
+            page.goto(f"{origin}/")
+            page.locator("label.md-search__icon, .md-search__input").first.click()
+            search = page.locator("input.md-search__input")
+            search.press_sequentially(pool, delay=20)
+            results = page.locator(".md-search-result__item")
+            results.first.wait_for()
+            hrefs = [results.nth(i).locator("a").first.get_attribute("href") or "" for i in range(results.count())]
+            assert any("environments/contoso/" in h for h in hrefs), hrefs
+
+            assert not errors, errors
+        finally:
+            browser.close()
+
+
+def _check_rendered_markdown(page: Page) -> None:
+    """What a reader sees: no raw Markdown or Jinja or character references left as text."""
+    text = page.locator("article").inner_text()
+    for leftover in ("```", "{{", "{%", "!!!", "===", "&#", "&amp;#"):
+        assert leftover not in text, leftover
+    assert page.locator("article h1").inner_text().removesuffix("¶").strip() == "Runbook: Litware Inc."
+    assert page.locator("article .admonition").count() >= 5
+    assert page.locator("article .tabbed-set").count() >= 2
+    assert page.locator("article .task-list-item").count() >= 4
