@@ -5,9 +5,11 @@ and errors that write nothing. Page 1 is rendered to PNG (pdftoppm) for a person
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -325,3 +327,28 @@ def test_overview_links_the_change_request(project: Path) -> None:
     assert env is not None
     overview = rendering.render_all(project / "templates", [env])[rendering.PurePosixPath("contoso", "index.md")]
     assert "[contoso-change-request.pdf](contoso-change-request.pdf)" in overview
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_site_prints_a_runbook_page_cleanly(project: Path, tmp_path: Path) -> None:
+    """The site's print stylesheet: no navigation, no blank trailing page, code wrapped."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml"), "-d", str(site)],
+                   check=True, capture_output=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    out = tmp_path / "print.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-pdf-header-footer", f"--print-to-pdf={out}",
+                    (site / "environments" / "contoso" / "runbook" / "index.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    texts = pages_text(out)
+    assert all(text.strip() for text in texts)  # no blank (trailing) page
+    everything = "\n".join(texts)
+    assert "Lync / Skype for Business and Exchange integration runbooks" not in everything  # no header or nav
+    assert "Table of contents" not in everything
+    missing = [c for c in runbook_commands(project, "contoso") if not present(c, everything.replace("\xa0", " "))]
+    assert missing == []  # every command printed in full: wrapped, not cut off
