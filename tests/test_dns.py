@@ -137,6 +137,11 @@ def test_windows_dns_commands_match_the_yaml(name: str, rendered: dict[str, dict
         for check in resolves:
             assert check.params.get("Name") == owner
             assert check.params.get("Server") == server if server else "Server" not in check.params
+        if label == "dns.ps1":
+            # Under $ErrorActionPreference = 'Stop', a pre-check that fails on a missing name
+            # would end the script before the change; the verify must fail loudly.
+            assert "$ErrorActionPreference = 'Stop'" in text
+            assert [c.params.get("ErrorAction") for c in resolves] == ["SilentlyContinue", None]
         removes = [c for c in cmds if c.name == "Remove-DnsServerResourceRecord"]
         if label == "runbook.md":
             assert len(removes) == 1

@@ -205,6 +205,9 @@ def _expected(name: str) -> list[Expected]:
         Expected("Remove-CsPartnerApplication", {"Identity": "Exchange"}, (book,), count=1),
         # Step 5 [Add-DnsServerResourceRecordCName.md][Resolve-DnsName.md][Remove-DnsServerResourceRecord.md]
         Expected("Resolve-DnsName", {"Name": host, **({"Server": server} if server else {}), "DnsOnly": pwsh.SWITCH}, (book, dps1)),
+        # The script's pre-check must not end the script when the name doesn't exist yet.
+        Expected("Resolve-DnsName", {"Name": host, **({"Server": server} if server else {}), "DnsOnly": pwsh.SWITCH,
+                                     "ErrorAction": "SilentlyContinue"}, (dps1,), count=1),
     ]
     for srv in ex["servers"]:
         out.append(Expected("iisreset", {}, (book, xps1), count=None, args=(srv,)))

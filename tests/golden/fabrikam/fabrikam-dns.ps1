@@ -2,8 +2,9 @@
 # Step 5 of the runbook. Generated: do not edit.
 $ErrorActionPreference = 'Stop'
 
-# Step 5: DNS record - pre-check
-Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly
+# Step 5: DNS record - pre-check (no answer is expected before the change; if the name already
+# resolves to the target, skip the change)
+Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly -ErrorAction SilentlyContinue
 
 # Step 5: DNS record - change
 Add-DnsServerResourceRecordA -Name 'autodiscover' -IPv4Address '192.0.2.25' -ZoneName 'corp.fabrikam.com'
