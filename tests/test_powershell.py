@@ -193,7 +193,7 @@ def _expected(name: str) -> list[Expected]:
         Expected(f"Get-ClientAccess{svc}", {}, (book, xps1)),
         Expected("Select-Object", {}, (book, xps1), args=("Name, AutoDiscoverServiceInternalUri",)),
         # Step 6 [L-PRE]
-        Expected("Set-CsOAuthConfiguration", {"Identity": "global", "ExchangeAutodiscoverUrl": f"https://{host}/autodiscover/autodiscover.svc"}, (lps1,), count=1),
+        Expected("Set-CsOAuthConfiguration", {"Identity": "global", "ExchangeAutodiscoverUrl": f"https://{host}/autodiscover/autodiscover.svc"}, (book, lps1), count=1),
         Expected("Get-CsOAuthConfiguration", {"Identity": "global"}, (book, lps1)),
         # Step 7 [L-PA][S-PA]
         Expected(".\\Configure-EnterprisePartnerApplication.ps1", {"AuthMetadataUrl": f"https://{lync['pool']}/metadata/json/1", "ApplicationType": "Lync"}, (book, xps1), count=1),
@@ -213,10 +213,10 @@ def _expected(name: str) -> list[Expected]:
         out.append(Expected("iisreset", {}, (book, xps1), count=None, args=(srv,)))
     if svc == "Server":
         # The seed's pipeline form [L-PRE]: Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri ...
-        out.append(Expected("Set-ClientAccessServer", {"AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"}, (xps1,), count=1))
+        out.append(Expected("Set-ClientAccessServer", {"AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"}, (book, xps1), count=1))
     else:
         for srv in ex["servers"]:
-            out.append(Expected("Set-ClientAccessService", {"Identity": srv, "AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"}, (xps1,)))
+            out.append(Expected("Set-ClientAccessService", {"Identity": srv, "AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"}, (book, xps1), count=1))
     if dns.get("autodiscover_record", "cname") == "cname":
         out.append(Expected("Add-DnsServerResourceRecordCName", {"Name": record_name, "HostNameAlias": ex["servers"][0], "ZoneName": zone, **on_server}, (book, dps1), count=1))
         rr, data = "CName", ex["servers"][0]
@@ -224,6 +224,8 @@ def _expected(name: str) -> list[Expected]:
         out.append(Expected("Add-DnsServerResourceRecordA", {"Name": record_name, "IPv4Address": dns["address"], "ZoneName": zone, **on_server}, (book, dps1), count=1))
         rr, data = "A", dns["address"]
     out.append(Expected("Remove-DnsServerResourceRecord", {"ZoneName": zone, "RRType": rr, "Name": record_name, "RecordData": data, **on_server}, (book,), count=1))
+    if thumbprint is VAR:
+        out.append(Expected("Get-CsCertificate", {"Type": "Default"}, (book, lps1), count=1))
     if lync.get("test_user"):
         out.append(Expected("Test-CsExStorageConnectivity", {"SipUri": lync["test_user"]}, (book, lps1), count=1))
     return out
@@ -275,8 +277,7 @@ def test_each_command_carries_the_documented_parameters_and_values(
     grouped = _commands_by_source(rendered[name])
     checked = 0
     for exp in _expected(name):
-        for prefix in exp.where:
-            source = prefix
+        for source in exp.where:
             cmds = [c for c in grouped[source] if c.name == exp.name]
             hits = [c for c in cmds if _matches(c, exp)]
             assert hits, f"{name}: {source}: no {exp.name} with {exp.params} {exp.args}; found {[(c.params, c.args) for c in cmds]}"
