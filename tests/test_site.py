@@ -91,6 +91,13 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
                 "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc'"
             )
 
+            # Every environment's pages show no raw markup (entities in code spans, fences, Jinja).
+            for name, data in envs.items():
+                for url in (f"{origin}/environments/{name}/", f"{origin}/environments/{name}/runbook/"):
+                    page.goto(url)
+                    _check_no_leftovers(page)
+                    assert data["lync"]["pool"] in page.locator("article").inner_text()
+
             # Search finds an environment by its pool FQDN (Material's search reacts to key events).
             pool = envs["contoso"]["lync"]["pool"]
             page.goto(f"{origin}/")
@@ -107,11 +114,16 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
             browser.close()
 
 
-def _check_rendered_markdown(page: Page) -> None:
+def _check_no_leftovers(page: Page) -> None:
     """What a reader sees: no raw Markdown or Jinja or character references left as text."""
     text = page.locator("article").inner_text()
-    for leftover in ("```", "{{", "{%", "!!!", "===", "&#", "&amp;#"):
-        assert leftover not in text, leftover
+    for leftover in ("```", "{{", "{%", "!!!", "===", "&#", "&amp;", "&lt;"):
+        assert leftover not in text, (page.url, leftover)
+
+
+def _check_rendered_markdown(page: Page) -> None:
+    """The litwareinc runbook: title, admonitions, tabs and task lists rendered as such."""
+    _check_no_leftovers(page)
     assert page.locator("article h1").inner_text().removesuffix("¶").strip() == "Runbook: Litware Inc."
     assert page.locator("article .admonition").count() >= 5
     assert page.locator("article .tabbed-set").count() >= 2
