@@ -36,8 +36,11 @@ def powershell_literal(value: object) -> str:
     Every character stands for itself, except the single quotes (ASCII and U+2018..U+201B,
     which PowerShell also ends a string at): each is doubled. Two kinds of character are
     refused with :class:`TemplateError`: NUL (a parser stops there, and so does every C tool
-    a script passes through) and lone surrogates (not encodable as UTF-8).
+    a script passes through) and lone surrogates (not encodable as UTF-8); so is ``None``.
     """
+    if value is None or isinstance(value, jinja2.Undefined):
+        # A missing value would otherwise become the literal 'None' in a command.
+        raise TemplateError("a command needs a value here, but the template passed nothing (None)")
     text = str(value)
     bad = _PS_UNREPRESENTABLE.search(text)
     if bad:

@@ -67,6 +67,11 @@ def test_powershell_literal_refuses_what_it_cannot_represent(value: str) -> None
         rendering.powershell_literal(value)
 
 
+def test_powershell_literal_refuses_none() -> None:
+    with pytest.raises(TemplateError, match="passed nothing"):
+        rendering.powershell_literal(None)
+
+
 def test_a_single_curly_quote_is_doubled_like_an_ascii_one() -> None:
     # PowerShell ends a '...' string at U+2018..U+201B too; undoubled, the rest would run as code.
     assert rendering.powershell_literal("a\u2019; Remove-Item C:\\") == "'a\u2019\u2019; Remove-Item C:\\'"
