@@ -24,5 +24,12 @@ test: $(BIN)/runbook
 golden: $(BIN)/runbook
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
 
+# Regeneration benchmark (benchmarks/README.md): make bench, or make bench BENCH_N=10 for a
+# quick run at one size. Installs the optional `bench` extra (mkdocs-gen-files, for comparison).
+BENCH_N ?=
+bench: $(BIN)/runbook
+	$(BIN)/pip install --quiet -e '.[bench]'
+	BENCH_N=$(BENCH_N) $(BIN)/python benchmarks/bench_regeneration.py
+
 clean:
 	rm -rf site build .pytest_cache .hypothesis

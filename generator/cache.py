@@ -3,7 +3,7 @@
 Entries are keyed by a SHA-256 of everything that decides them (file bytes, template bytes,
 the generator's own code and version), never by modification times: an entry is either
 exactly right for its inputs or not found. Both adapters (``runbook build`` and the mkdocs
-plugin) share it. Each entry is one file, written atomically, so concurrent builds and a
+plugin) share it. Entries live in one SQLite file per namespace, so concurrent builds and a
 build killed half-way leave only whole entries; a damaged entry is a miss, not an error.
 
 Entries are pickles: the cache is as trusted as the project folder that holds it (like
@@ -16,10 +16,9 @@ import contextlib
 import functools
 import hashlib
 import importlib.metadata
-import os
 import pickle
+import sqlite3
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -66,26 +65,47 @@ def folder_fingerprint(folder: Path) -> str:
 
 
 class Cache:
-    """One namespace of the project cache: ``get``/``put`` by key, ``prune`` the unused."""
+    """One namespace of the project cache, an SQLite file (``.cache/runbook/<namespace>.sqlite3``):
+    ``get``/``put`` by key, ``flush`` to commit, ``prune`` the unused.
+
+    One file rather than a file per entry: creating thousands of small files was the largest
+    cost of a cold build on the measured machine. SQLite makes every commit atomic (a killed
+    build loses at most its uncommitted entries) and lets concurrent builds share the file.
+    Any database error turns into a miss or a skipped write: a cache never fails a build.
+    """
+
+    BATCH = 256  # commit every so many writes, so a long build holds the write lock briefly
 
     def __init__(self, root: Path, namespace: str) -> None:
-        self.folder = root / FOLDER / namespace
+        self.path = root / FOLDER / f"{namespace}.sqlite3"
         self.used: set[str] = set()
         self.hits = 0
         self.misses = 0
-
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / key
+        self._pending = 0
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=10, isolation_level="DEFERRED")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            db.commit()
+            self._db = db
+        except (OSError, sqlite3.Error):
+            self._db = None
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None (missing or unreadable)."""
         self.used.add(key)
-        try:
-            with self._path(key).open("rb") as handle:
-                stored_key, value = pickle.load(handle)
-        except FileNotFoundError:
+        row = None
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None:
             self.misses += 1
             return None
+        try:
+            stored_key, value = pickle.loads(row[0])
         except Exception:  # a damaged or foreign entry is only a miss
             self.misses += 1
             return None
@@ -96,37 +116,58 @@ class Cache:
         return value
 
     def put(self, key: str, value: Any) -> None:
-        """Store ``value`` under ``key`` atomically; a failure to write is not an error."""
+        """Store ``value`` under ``key`` (committed by :meth:`flush` or every ``BATCH``)."""
         self.used.add(key)
-        target = self._path(key)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
+        if self._db is None:
             return
+        data = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._db.execute("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", (key, data))
+        except sqlite3.Error:
+            self._rollback()
+            return
+        self._pending += 1
+        if self._pending >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the writes so far."""
+        if self._db is None:
+            return
+        try:
+            self._db.commit()
+        except sqlite3.Error:
+            self._rollback()
+        self._pending = 0
 
     def prune(self, keep: Iterable[str] | None = None) -> int:
-        """Remove entries not in ``keep`` (default: the keys used since this object was made).
-
-        Returns how many were removed. Temporary files of killed writers go too."""
-        wanted = set(self.used if keep is None else keep)
-        removed = 0
-        if not self.folder.is_dir():
+        """Remove entries not in ``keep`` (default: the keys used since this object was made),
+        commit, and return how many were removed."""
+        self.flush()
+        if self._db is None:
             return 0
-        for sub in self.folder.iterdir():
-            if not sub.is_dir():
-                continue
-            for entry in sub.iterdir():
-                if entry.name not in wanted:
-                    with contextlib.suppress(OSError):
-                        entry.unlink()
-                        removed += 1
-        return removed
+        wanted = set(self.used if keep is None else keep)
+        try:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM keep")
+            self._db.executemany("INSERT OR IGNORE INTO keep (key) VALUES (?)", ((k,) for k in wanted))
+            removed = self._db.execute("DELETE FROM entries WHERE key NOT IN (SELECT key FROM keep)").rowcount
+            self._db.commit()
+            return int(removed)
+        except sqlite3.Error:
+            self._rollback()
+            return 0
+
+    def close(self) -> None:
+        """Commit and close the database."""
+        self.flush()
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def _rollback(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.rollback()
+        self._pending = 0

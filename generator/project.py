@@ -103,6 +103,8 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
         if not only or env.name in only:
             result.files.update(files)
     if result.errors:
+        if store is not None:
+            store.close()
         return result
     catalogue_key = cache.hash_parts(base, "catalogue", *env_keys)
     catalogue = store.get(catalogue_key) if store is not None else None
@@ -112,8 +114,10 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
         if store is not None:
             store.put(catalogue_key, catalogue)
     result.files.update(catalogue)
-    if store is not None and not only:
-        store.prune()
+    if store is not None:
+        if not only:
+            store.prune()
+        store.close()
     return result
 
 

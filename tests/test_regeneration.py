@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -103,9 +104,9 @@ def test_cached_output_equals_a_fresh_render(project: Path) -> None:
 def test_a_damaged_cache_entry_is_a_miss(project: Path) -> None:
     proj = Project(project)
     generate(proj, today=TODAY)
-    for entry in (project / ".cache" / "runbook" / "environments").rglob("*"):
-        if entry.is_file():
-            entry.write_bytes(b"not a pickle")
+    with sqlite3.connect(project / ".cache" / "runbook" / "environments.sqlite3") as db:
+        assert db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 4
+    db.close()
     result = generate(proj, today=TODAY)
     assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
     assert result.files == generate(proj, today=TODAY, use_cache=False).files
