@@ -124,7 +124,8 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for rel in ("mkdocs.yml", ".gitignore", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml",
                 ".github/workflows/docs.yml", "templates/commands.j2", "templates/runbook.md.j2",
-                "environments/litwareinc.yml", "schema/environment-v1.json", "docs/index.md"):
+                "environments/litwareinc.yml", "schema/environment-v1.json", "docs/index.md",
+                "docs/stylesheets/print.css"):
         assert (target / rel).is_file(), rel
         assert not (target / rel).is_symlink()
     assert _validate(target).returncode == 0
