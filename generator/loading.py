@@ -71,7 +71,40 @@ def load_all(
         diagnostics.extend(found)
         if env is not None:
             loaded.append(env)
-    return loaded, diagnostics
+    return loaded, diagnostics + private_key_files(project, diagnostics)
+
+
+SCAN_BYTES = 10_000_000
+
+
+def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
+    """An error for every file under ``environments/`` that holds a private key, except
+    files that ``already`` reports a private key for (a key pasted into a YAML value).
+
+    Links that lead out of the project are not followed (nothing outside is read).
+    """
+    reported = {d.path for d in already if certificates.PRIVATE_KEY_REASON in d.message}
+    folder = project / "environments"
+    if not folder.is_dir():
+        return []
+    root = project.resolve()
+    found = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            if not path.is_file() or not path.resolve().is_relative_to(root):
+                continue
+            with path.open("rb") as stream:
+                data = stream.read(SCAN_BYTES)
+        except OSError:
+            continue
+        if display_path(path) not in reported and certificates.holds_private_key(data):
+            marker = data.find(b"-----BEGIN")
+            line = data.count(b"\n", 0, marker) + 1 if marker >= 0 else 1
+            found.append(Diagnostic(display_path(path), line, 1, (
+                f"this file holds a private key; {certificates.PRIVATE_KEY_REASON}. Delete it "
+                "(and from the repository's history, if it was committed)"
+            )))
+    return found
 
 
 def load(
@@ -88,6 +121,11 @@ def load(
         names.environment_name(path.stem)
     except ValueError as exc:
         found.append(at(Position(1, 1), str(exc)))
+    if path.is_symlink() and not path.resolve().is_relative_to(project.resolve()):
+        return None, [*found, at(Position(1, 1), (
+            f"is a symbolic link to {path.resolve()}, outside the project folder; copy the "
+            "environment file into the project instead"
+        ))]
     try:
         with path.open("rb") as stream:
             raw = stream.read(yamlsource.MAX_BYTES + 1)

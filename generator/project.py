@@ -18,7 +18,7 @@ from typing import Any
 
 from generator import cache, certificates, rendering, writing
 from generator.errors import Diagnostic, InputError
-from generator.loading import LoadedEnvironment, discover, display_path, load, load_all
+from generator.loading import LoadedEnvironment, discover, display_path, load, load_all, private_key_files
 
 OUTPUT = PurePosixPath("environments")
 
@@ -102,6 +102,7 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
         env_keys.append(key)
         if not only or env.name in only:
             result.files.update(files)
+    result.diagnostics += private_key_files(project.root, result.diagnostics)
     if result.errors:
         if store is not None:
             store.close()
