@@ -54,7 +54,9 @@ def powershell_literal(value: object) -> str:
 def markdown_text(value: object) -> str:
     """Free text for Markdown and HTML: every markup character becomes an entity, one line."""
     text = _LINE_BREAKS.sub(" ", str(value))
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text).strip()
+    # Controls, surrogates and noncharacters become spaces: YAML front matter (the page title)
+    # refuses them, and a reader can't see them.
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs", "Cn") else ch for ch in text).strip()
     # Leading blanks would make an indented code block; stripped, the text is one paragraph.
     return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
 

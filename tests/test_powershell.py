@@ -409,6 +409,10 @@ def test_hostile_values_never_change_the_shape_of_a_command(
     # Free text stays text: no fence, heading, admonition, tab or HTML tag comes from it.
     for page in PAGES:
         assert _structure(files[page]) == skeletons[page], page
+        # The title in the front matter stays one YAML string (mkdocs shows it in nav and search).
+        front = yaml.safe_load(files[page].split("---\n")[1])
+        assert set(front) == {"title"} and isinstance(front["title"], str), page
+        assert "<" not in front["title"] and "\n" not in front["title"], page
 
 
 def _structure(markdown: str) -> list[str]:
