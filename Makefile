@@ -31,5 +31,10 @@ bench: $(BIN)/runbook
 	$(BIN)/pip install --quiet -e '.[bench]'
 	BENCH_N=$(BENCH_N) $(BIN)/python benchmarks/bench_regeneration.py
 
+# Long fuzz run (issue 6): 10,000 examples per property; the normal suite runs 200.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(BIN)/runbook
+	RUNBOOK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py -q
+
 clean:
 	rm -rf site build .pytest_cache .hypothesis
