@@ -223,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="runbook-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    # Measure a snapshot of the generator: an edit to the working tree during the run would
+    # change the generator's fingerprint and turn the warm figures into cold ones.
+    snapshot = work / "snapshot"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(HERE.parent / "generator", snapshot / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    ENV["PYTHONPATH"] = os.pathsep.join([str(snapshot), str(HERE)])
     rendering: dict[int, dict[str, Figure]] = {}
     site: dict[int, dict[str, Figure]] = {}
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -73,52 +73,23 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
 
     ``only`` limits rendering to the named environments; every environment is loaded (the
     catalogue lists them all). Diagnostics of invalid files are in the result; nothing is
-    raised for them here.
+    raised for them here. Every file is returned in memory (the mkdocs plugin needs them all);
+    :func:`build` streams instead.
     """
-    today = today or dt.date.today()
-    store = cache.Cache(project.root, "environments") if use_cache else None
-    base = cache.hash_parts(cache.generator_fingerprint(), cache.folder_fingerprint(project.templates), today.isoformat())
+    run = _Run(project, today or dt.date.today(), use_cache)
     result = Generated()
-    jinja_env = None
-    env_keys = []
-    for path in discover(project.root):
-        data = path.read_bytes()
-        key = cache.hash_parts(base, path.name, data)
-        entry = _lookup(store, key, path)
-        if entry is None:
-            env, found = load(path, project.root, today)
-            result.diagnostics.extend(found)
-            if env is None:
-                continue
-            jinja_env = jinja_env or rendering.make_jinja_env(project.templates)
-            files = rendering.render_environment(jinja_env, env)
-            result.rendered.append(env.name)
-            if store is not None and path.read_bytes() == data and _certificate_unchanged(env):
-                store.put(key, _entry(env, found, files))
-        else:
-            env, files = entry["env"], entry["files"]
-            result.diagnostics.extend(dataclasses.replace(d, path=display_path(path)) for d in entry["warnings"])
-        result.envs.append(env)
-        env_keys.append(key)
-        if not only or env.name in only:
-            result.files.update(files)
+    items = list(run.environments(result.diagnostics))
     result.diagnostics += private_key_files(project.root, result.diagnostics)
+    result.rendered = run.rendered
+    result.envs = [env for env, _, _ in items]
     if result.errors:
-        if store is not None:
-            store.close()
+        run.close(prune=False)
         return result
-    catalogue_key = cache.hash_parts(base, "catalogue", *env_keys)
-    catalogue = store.get(catalogue_key) if store is not None else None
-    if catalogue is None:
-        jinja_env = jinja_env or rendering.make_jinja_env(project.templates)
-        catalogue = rendering.render_catalogue(jinja_env, result.envs)
-        if store is not None:
-            store.put(catalogue_key, catalogue)
-    result.files.update(catalogue)
-    if store is not None:
-        if not only:
-            store.prune()
-        store.close()
+    for env, key, _ in items:
+        if not only or env.name in only:
+            result.files.update(run.files(key, env))
+    result.files.update(run.catalogue(items))
+    run.close(prune=not only)
     return result
 
 
@@ -128,30 +99,131 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
     ``only`` limits rendering to the named environments (the catalogue is always rebuilt);
     the other environments' files are kept. Raises :class:`InputError` when any file is
     invalid: nothing is written then.
+
+    Memory stays flat in the number of environments: the first pass keeps only each
+    environment's data and the digests of its files; the second fetches the text of changed
+    files one environment at a time (from the cache, where the first pass put it).
     """
-    result = generate(project, only, today=today)
-    if result.errors:
-        raise InputError(result.diagnostics)
-    known = {env.name for env in result.envs}
-    unknown = [name for name in only if name not in known]
-    if unknown:
-        raise InputError([Diagnostic(str(project.environments), 1, 1, f"no environment named {name!r}") for name in unknown])
-    keep: frozenset[str] = frozenset()
-    if only:
-        manifest = writing.read_manifest(project.output)
-        keep = frozenset(rel for rel in manifest if rel.split("/")[0] in known - set(only))
-    if check:
-        return writing.sync(project.output, result.files, keep=keep, dry_run=True), result.diagnostics
-    with writing.locked(project.output):
-        report = writing.sync(project.output, result.files, keep=keep)
-    return report, result.diagnostics
+    run = _Run(project, today or dt.date.today(), use_cache=True)
+    diagnostics: list[Diagnostic] = []
+    try:
+        items = list(run.environments(diagnostics))
+        diagnostics += private_key_files(project.root, diagnostics)
+        if any(d.severity == "error" for d in diagnostics):
+            raise InputError(diagnostics)
+        known = {env.name for env, _, _ in items}
+        unknown = [name for name in only if name not in known]
+        if unknown:
+            raise InputError([Diagnostic(str(project.environments), 1, 1, f"no environment named {name!r}") for name in unknown])
+        catalogue = {str(rel): text.encode("utf-8") for rel, text in run.catalogue(items).items()}
+        digests = {rel: writing.digest(data) for rel, data in catalogue.items()}
+        owner: dict[str, tuple[LoadedEnvironment, str]] = {}
+        for env, key, env_digests in items:
+            if not only or env.name in only:
+                digests.update(env_digests)
+                owner.update(dict.fromkeys(env_digests, (env, key)))
+        current: dict[str, Any] = {"key": None, "files": {}}
+
+        def fetch(rel: str) -> bytes:
+            if rel in catalogue:
+                return catalogue[rel]
+            env, key = owner[rel]
+            if current["key"] != key:  # files come in name order: one environment at a time
+                current["key"], current["files"] = key, {str(p): t for p, t in run.files(key, env).items()}
+            return str(current["files"][rel]).encode("utf-8")
+
+        keep: frozenset[str] = frozenset()
+        if only:
+            manifest = writing.read_manifest(project.output)
+            keep = frozenset(rel for rel in manifest if rel.split("/")[0] in known - set(only))
+        if check:
+            report = writing.sync(project.output, digests=digests, fetch=fetch, keep=keep, dry_run=True)
+        else:
+            with writing.locked(project.output):
+                report = writing.sync(project.output, digests=digests, fetch=fetch, keep=keep)
+    finally:
+        run.close(prune=not only and not any(d.severity == "error" for d in diagnostics))
+    return report, diagnostics
 
 
-def _entry(env: LoadedEnvironment, found: list[Diagnostic], files: dict[PurePosixPath, str]) -> dict[str, Any]:
+class _Run:
+    """One pass over a project's environment files, through the cache.
+
+    An environment's cache entry is two records: its data (the loaded environment, its
+    warnings, the digests of its files, its certificate file's digest) and, apart, the text
+    of its files, read only when needed.
+    """
+
+    def __init__(self, project: Project, today: dt.date, use_cache: bool) -> None:
+        self.project = project
+        self.today = today
+        self.store = cache.Cache(project.root, "environments") if use_cache else None
+        self.base = cache.hash_parts(cache.generator_fingerprint(), cache.folder_fingerprint(project.templates), today.isoformat())
+        self.rendered: list[str] = []
+        self._jinja_env: Any = None
+        self._memory: dict[str, dict[PurePosixPath, str]] = {}  # files not in the cache
+
+    def jinja_env(self) -> Any:
+        self._jinja_env = self._jinja_env or rendering.make_jinja_env(self.project.templates)
+        return self._jinja_env
+
+    def environments(self, diagnostics: list[Diagnostic]) -> Iterator[tuple[LoadedEnvironment, str, dict[str, str]]]:
+        """Each valid environment with its cache key and {file: digest}; diagnostics appended."""
+        for path in discover(self.project.root):
+            data = path.read_bytes()
+            key = cache.hash_parts(self.base, path.name, data)
+            entry = _lookup(self.store, key, path)
+            if entry is not None:
+                diagnostics.extend(dataclasses.replace(d, path=display_path(path)) for d in entry["warnings"])
+                yield entry["env"], key, entry["digests"]
+                continue
+            env, found = load(path, self.project.root, self.today)
+            diagnostics.extend(found)
+            if env is None:
+                continue
+            files = rendering.render_environment(self.jinja_env(), env)
+            self.rendered.append(env.name)
+            digests = {str(rel): writing.digest(text.encode("utf-8")) for rel, text in files.items()}
+            if self.store is not None and path.read_bytes() == data and _certificate_unchanged(env):
+                self.store.put(key + ":files", {str(rel): text for rel, text in files.items()})
+                self.store.put(key, _entry(env, found, digests))
+            else:
+                self._memory[key] = files
+            yield env, key, digests
+
+    def files(self, key: str, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
+        """The files of the environment cached under ``key`` (rendered again if evicted)."""
+        if key in self._memory:
+            return self._memory[key]
+        stored = self.store.get(key + ":files") if self.store is not None else None
+        if isinstance(stored, dict):
+            return {PurePosixPath(rel): str(text) for rel, text in stored.items()}
+        return rendering.render_environment(self.jinja_env(), env)
+
+    def catalogue(self, items: list[tuple[LoadedEnvironment, str, dict[str, str]]]) -> dict[PurePosixPath, str]:
+        """``index.md``, the catalogue of all environments (cached under all their keys)."""
+        key = cache.hash_parts(self.base, "catalogue", *(k for _, k, _ in items))
+        stored = self.store.get(key) if self.store is not None else None
+        if isinstance(stored, dict):
+            return stored
+        catalogue = rendering.render_catalogue(self.jinja_env(), [env for env, _, _ in items])
+        if self.store is not None:
+            self.store.put(key, catalogue)
+        return catalogue
+
+    def close(self, *, prune: bool) -> None:
+        if self.store is None:
+            return
+        if prune:
+            self.store.prune()
+        self.store.close()
+
+
+def _entry(env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str]) -> dict[str, Any]:
     certificate = None
     if env.certificate_path is not None:
         certificate = (str(env.certificate_path), hashlib.sha256(env.certificate_path.read_bytes()).hexdigest())
-    return {"env": env, "warnings": list(found), "files": files, "certificate": certificate}
+    return {"env": env, "warnings": list(found), "digests": digests, "certificate": certificate}
 
 
 def _lookup(store: cache.Cache | None, key: str, path: Path) -> dict[str, Any] | None:
@@ -159,7 +231,7 @@ def _lookup(store: cache.Cache | None, key: str, path: Path) -> dict[str, Any] |
     if store is None:
         return None
     entry = store.get(key)
-    if not isinstance(entry, dict):
+    if not isinstance(entry, dict) or "digests" not in entry:
         return None
     if entry["certificate"] is not None:
         cert_path, cert_digest = entry["certificate"]

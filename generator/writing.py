@@ -29,7 +29,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -88,21 +88,35 @@ def locked(out_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def sync(out_dir: Path, files: Mapping[PurePosixPath, str], *, keep: frozenset[str] = frozenset(), dry_run: bool = False) -> WriteReport:
+def sync(
+    out_dir: Path,
+    files: Mapping[PurePosixPath, str] | None = None,
+    *,
+    keep: frozenset[str] = frozenset(),
+    dry_run: bool = False,
+    digests: Mapping[str, str] | None = None,
+    fetch: Callable[[str], bytes] | None = None,
+) -> WriteReport:
     """Make ``out_dir`` hold exactly ``files`` among the generated ones.
 
-    Files in the old manifest that are neither in ``files`` nor in ``keep`` are removed
-    (an environment was deleted). ``keep`` protects the files of environments that were
-    not rebuilt this time.
+    Either ``files`` ({path: text}) or, to keep memory flat, ``digests`` ({path: SHA-256 of
+    the new bytes}) and ``fetch`` (path -> new bytes, called only for files that change, in
+    name order). Files in the old manifest that are neither given nor in ``keep`` are removed
+    (an environment was deleted). ``keep`` protects the files of environments that were not
+    rebuilt this time.
     """
+    if files is not None:
+        encoded = {str(path): text.encode("utf-8") for path, text in files.items()}
+        digests = {rel: digest(data) for rel, data in encoded.items()}
+        fetch = encoded.__getitem__
+    assert digests is not None and fetch is not None, "give files, or digests and fetch"
     report = WriteReport()
     known = _read_manifest_digests(out_dir)
-    encoded = {str(path): text.encode("utf-8") for path, text in files.items()}
-    changed: dict[str, bytes] = {}
-    for rel, data in sorted(encoded.items()):
+    changed: list[str] = []
+    for rel, new_digest in sorted(digests.items()):
         target = out_dir / rel
         current = _read(target)
-        if current == data:
+        if current is not None and digest(current) == new_digest:
             report.unchanged.append(PurePosixPath(rel))
             continue
         if current is not None and rel not in known:
@@ -111,9 +125,9 @@ def sync(out_dir: Path, files: Mapping[PurePosixPath, str], *, keep: frozenset[s
                 "(move it away, or rename the environment)"
             )
         report.written.append(PurePosixPath(rel))
-        changed[rel] = data
+        changed.append(rel)
     removed: list[str] = []
-    for rel in sorted(set(known) - set(encoded) - keep):
+    for rel in sorted(set(known) - set(digests) - keep):
         current = _read(out_dir / rel)
         if current is None:
             continue
@@ -126,29 +140,30 @@ def sync(out_dir: Path, files: Mapping[PurePosixPath, str], *, keep: frozenset[s
         return report
 
     final = {rel: known[rel][-1] for rel in keep if rel in known}
-    final.update({rel: digest(data) for rel, data in encoded.items()})
+    final.update(digests)
     if changed or removed:
         # Step 1: record the intent, so a kill from here on leaves nothing unaccounted for.
-        old = {rel: digests[0] for rel, digests in known.items()}
+        old = {rel: values[0] for rel, values in known.items()}
         pending = {rel: final[rel] for rel in changed}
         _write_manifest(out_dir, {**final, **old}, pending)
         # Step 2: the files themselves.
-        write_many(out_dir, changed)
+        write_many(out_dir, changed, fetch)
         for rel in removed:
             (out_dir / rel).unlink(missing_ok=True)
             _remove_empty_parents((out_dir / rel).parent, out_dir)
-    _remove_temporaries(out_dir, set(encoded) | set(known))
+    _remove_temporaries(out_dir, set(digests) | set(known))
     # Step 3: the manifest of what is on disk now.
     _write_manifest(out_dir, final, {})
     return report
 
 
-def write_many(out_dir: Path, files: Mapping[str, bytes]) -> None:
-    """Write each file atomically (temporary file, one sync, rename into place)."""
+def write_many(out_dir: Path, rels: Iterable[str], fetch: Callable[[str], bytes]) -> None:
+    """Write each file atomically: every one to a temporary file beside it, one sync of the
+    file system, then each renamed into place (a rename replaces a file whole)."""
     staged: list[tuple[str, Path]] = []
     try:
-        for rel, data in files.items():
-            staged.append((rel, _stage(out_dir / rel, data)))
+        for rel in rels:
+            staged.append((rel, _stage(out_dir / rel, fetch(rel))))
         _sync_file_system(out_dir)
         for rel, tmp in staged:
             os.replace(tmp, out_dir / rel)
