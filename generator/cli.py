@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from generator import __version__, names, scaffold, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.model import EnvironmentSpec
+from generator.loading import discover
 from generator.project import Project, build, load_project
 from generator.writing import write_atomic
 
@@ -31,7 +34,7 @@ def _handle_errors(func: F) -> F:
             _print_diagnostics(exc.diagnostics)
             sys.exit(1)
         except RunbookError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"{click.style('error:', fg='red', bold=True)} {exc}", err=True, color=_color())
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -40,9 +43,46 @@ def _handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _color() -> bool | None:
+    """False when NO_COLOR is set (https://no-color.org); else click decides (a terminal)."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _verbosity() -> int:
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get("runbook.verbosity", 0)) if ctx else 0
+
+
+def say(message: str, *, level: int = 0) -> None:
+    """A progress or summary line on standard error: hidden by --quiet (level 0) and shown
+    only with --verbose (level 1)."""
+    if _verbosity() >= level:
+        click.echo(message, err=True, color=_color())
+
+
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    for diagnostic in sorted(diagnostics):
-        click.echo(diagnostic.format(), err=True)
+    # Diagnostics are printed even with --quiet: they are the point of the command.
+    for d in sorted(diagnostics):
+        where = click.style(f"{d.path}:{d.line}:{d.column}:", bold=True, fg="red" if d.severity == "error" else None)
+        kind = click.style(" warning:", fg="yellow", bold=True) if d.severity == "warning" else ""
+        click.echo(f"{where}{kind} {d.message}", err=True, color=_color())
+
+
+def output_options(func: F) -> F:
+    """``--quiet`` and ``--verbose`` for a command."""
+
+    def set_verbosity(ctx: click.Context, param: click.Parameter, value: int) -> None:
+        if value:
+            ctx.meta["runbook.verbosity"] = value
+
+    func = click.option("-q", "--quiet", "verbosity", flag_value=-1, expose_value=False, callback=set_verbosity, help="Print only errors and warnings.")(func)
+    return click.option("-v", "--verbose", "verbosity", flag_value=1, expose_value=False, callback=set_verbosity, help="Also print each file written and each cache hit.")(func)
+
+
+def _complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion: the environment names of the project (``--project`` or here)."""
+    project = Path(ctx.params.get("project") or ".")
+    return [CompletionItem(p.stem) for p in discover(project) if p.stem.startswith(incomplete)]
 
 
 project_option = click.option(
@@ -62,6 +102,7 @@ def main() -> None:
 
 @main.command()
 @project_option
+@output_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", help="json: one object per diagnostic, for CI annotations.")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @_handle_errors
@@ -77,14 +118,15 @@ def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None
     else:
         _print_diagnostics(diagnostics)
         checked = len(files) or len(envs) + len({d.path for d in errors})
-        click.echo(f"{checked} file(s) checked: {len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)", err=True)
+        say(f"{checked} file(s) checked: {len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)")
     sys.exit(1 if errors else 0)
 
 
 @main.command("build")
 @project_option
+@output_options
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and list the files that are stale or missing.")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=_complete_names)
 @_handle_errors
 def build_command(project: Path, check: bool, names: tuple[str, ...]) -> None:
     """Render environments into docs/environments/ (only files whose content changed)."""
@@ -97,18 +139,19 @@ def build_command(project: Path, check: bool, names: tuple[str, ...]) -> None:
         if report.stale:
             click.echo(f"{len(report.stale)} generated file(s) are stale: run `runbook build`", err=True)
             sys.exit(1)
-        click.echo("generated docs are up to date", err=True)
+        say("generated docs are up to date")
         return
-    click.echo(
-        f"{len(report.written)} written, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged in {out}",
-        err=True,
-    )
+    for path in report.written:
+        say(f"wrote {out / path}", level=1)
+    for path in report.removed:
+        say(f"removed {out / path}", level=1)
+    say(f"{len(report.written)} written, {len(report.removed)} removed, {len(report.unchanged)} unchanged in {out}")
 
 
 @main.command("change-request")
 @project_option
-@click.argument("name")
+@output_options
+@click.argument("name", shell_complete=_complete_names)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF to write.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--since", metavar="REV", help="Show what changed since this git revision of the project.")
@@ -123,12 +166,12 @@ def change_request_command(project: Path, name: str, output: Path, paper: str, s
     data, env, changes = pdf.change_request(project, name, paper=paper, since=since, previous=previous)  # type: ignore[arg-type]
     _print_diagnostics(list(env.warnings))
     pdf.write_atomically(output, data)
-    click.echo(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}", err=True)
+    say(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}")
 
 
 @main.command("diff")
 @project_option
-@click.argument("name")
+@click.argument("name", shell_complete=_complete_names)
 @click.option("--since", metavar="REV", help="Compare with the environment as it was at this git revision.")
 @click.option("--previous", type=click.Path(dir_okay=False, path_type=Path), help="Compare with this environment file.")
 @_handle_errors
@@ -164,6 +207,7 @@ def _wizard_options(func: F) -> F:
 
 @main.command("new")
 @project_option
+@output_options
 @click.argument("name")
 @_wizard_options
 @_handle_errors
@@ -199,16 +243,19 @@ def new_command(project: Path, name: str, **given: str | None) -> None:
         if any(d.severity == "error" for d in diagnostics):
             raise InputError(diagnostics)
     write_atomic(target, text.encode("utf-8"))
-    click.echo(f"wrote {target}; check it with: runbook validate {target}", err=True)
+    say(f"wrote {target}; check it with: runbook validate {target}")
 
 
 @main.command("init")
+@output_options
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @_handle_errors
 def init_command(directory: Path) -> None:
     """Create a new docs project in DIRECTORY: mkdocs.yml, templates, an example, CI, hooks."""
     files = scaffold.init(directory)
-    click.echo(f"created {len(files)} files in {directory}; next: cd {directory} && runbook build && mkdocs serve", err=True)
+    for path in files:
+        say(f"created {path}", level=1)
+    say(f"created {len(files)} files in {directory}; next: cd {directory} && runbook build && mkdocs serve")
 
 
 if __name__ == "__main__":  # pragma: no cover
