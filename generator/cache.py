@@ -83,16 +83,35 @@ class Cache:
         self.misses = 0
         self._pending = 0
         self._db: sqlite3.Connection | None = None
+        for attempt in range(2):
+            try:
+                self._db = self._open()
+                return
+            except sqlite3.DatabaseError:
+                # Not a database (damaged, or foreign): a cache can always start again.
+                if attempt == 0:
+                    for suffix in ("", "-wal", "-shm"):
+                        with contextlib.suppress(OSError):
+                            Path(f"{self.path}{suffix}").unlink()
+            except (OSError, sqlite3.Error):
+                break
+        self._db = None
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10, isolation_level="DEFERRED")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=10, isolation_level="DEFERRED")
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            # No fsync: after a power loss the worst case is a damaged cache, which is
+            # detected here and started again; the docs themselves are written durably.
+            db.execute("PRAGMA synchronous=OFF")
             db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
             db.commit()
-            self._db = db
-        except (OSError, sqlite3.Error):
-            self._db = None
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None (missing or unreadable)."""

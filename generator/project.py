@@ -8,9 +8,12 @@ bytes, its certificate file's bytes, the templates, the generator's code and the
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,6 +24,9 @@ from generator.errors import Diagnostic, InputError
 from generator.loading import LoadedEnvironment, discover, display_path, load, load_all, private_key_files
 
 OUTPUT = PurePosixPath("environments")
+# Fewer cache misses than this are loaded and rendered in the build's own process: starting
+# worker processes costs about a second.
+PARALLEL_MIN = 400
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
     return result
 
 
-def build(project: Project, only: Sequence[str] = (), *, check: bool = False, today: dt.date | None = None) -> tuple[writing.WriteReport, list[Diagnostic]]:
+def build(project: Project, only: Sequence[str] = (), *, check: bool = False, today: dt.date | None = None, jobs: int | None = None) -> tuple[writing.WriteReport, list[Diagnostic]]:
     """Load every environment, render, and write (or, with ``check``, compare) the docs.
 
     ``only`` limits rendering to the named environments (the catalogue is always rebuilt);
@@ -107,7 +113,7 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
     run = _Run(project, today or dt.date.today(), use_cache=True)
     diagnostics: list[Diagnostic] = []
     try:
-        items = list(run.environments(diagnostics))
+        items = list(run.environments(diagnostics, jobs=jobs if jobs is not None else _default_jobs()))
         diagnostics += private_key_files(project.root, diagnostics)
         if any(d.severity == "error" for d in diagnostics):
             raise InputError(diagnostics)
@@ -146,6 +152,14 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
     return report, diagnostics
 
 
+def _default_jobs() -> int:
+    """Worker processes for a cold build: the CPUs this process may use (RUNBOOK_JOBS overrides)."""
+    try:
+        return max(1, int(os.environ.get("RUNBOOK_JOBS", "") or len(os.sched_getaffinity(0))))
+    except (ValueError, AttributeError):
+        return os.cpu_count() or 1
+
+
 class _Run:
     """One pass over a project's environment files, through the cache.
 
@@ -167,21 +181,27 @@ class _Run:
         self._jinja_env = self._jinja_env or rendering.make_jinja_env(self.project.templates)
         return self._jinja_env
 
-    def environments(self, diagnostics: list[Diagnostic]) -> Iterator[tuple[LoadedEnvironment, str, dict[str, str]]]:
-        """Each valid environment with its cache key and {file: digest}; diagnostics appended."""
+    def environments(self, diagnostics: list[Diagnostic], jobs: int = 1) -> Iterator[tuple[LoadedEnvironment, str, dict[str, str]]]:
+        """Each valid environment with its cache key and {file: digest}; diagnostics appended.
+
+        With ``jobs`` > 1 and enough cache misses, the misses are loaded and rendered in that
+        many worker processes; the results come back in name order all the same."""
+        lookups = []
         for path in discover(self.project.root):
             data = path.read_bytes()
             key = cache.hash_parts(self.base, path.name, data)
-            entry = _lookup(self.store, key, path)
+            lookups.append((path, data, key, _lookup(self.store, key, path)))
+        misses = [path for path, _, _, entry in lookups if entry is None]
+        made = self._make(misses, jobs)
+        for path, data, key, entry in lookups:
             if entry is not None:
                 diagnostics.extend(dataclasses.replace(d, path=display_path(path)) for d in entry["warnings"])
                 yield entry["env"], key, entry["digests"]
                 continue
-            env, found = load(path, self.project.root, self.today)
+            env, found, files = next(made)
             diagnostics.extend(found)
-            if env is None:
+            if env is None or files is None:
                 continue
-            files = rendering.render_environment(self.jinja_env(), env)
             self.rendered.append(env.name)
             digests = {str(rel): writing.digest(text.encode("utf-8")) for rel, text in files.items()}
             if self.store is not None and path.read_bytes() == data and _certificate_unchanged(env):
@@ -190,6 +210,19 @@ class _Run:
             else:
                 self._memory[key] = files
             yield env, key, digests
+
+    def _make(self, paths: list[Path], jobs: int) -> Iterator[tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]]:
+        """Load and render ``paths``, in order: here, or in worker processes when it pays."""
+        if jobs <= 1 or len(paths) < PARALLEL_MIN:
+            for path in paths:
+                yield _load_and_render(path, self.project, self.today, self.jinja_env())
+            return
+        chunk = max(16, len(paths) // (jobs * 8))
+        context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            batches = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+            for results in pool.map(_make_batch, batches, [self.project] * len(batches), [self.today] * len(batches)):
+                yield from results
 
     def files(self, key: str, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
         """The files of the environment cached under ``key`` (rendered again if evicted)."""
@@ -217,6 +250,19 @@ class _Run:
         if prune:
             self.store.prune()
         self.store.close()
+
+
+def _load_and_render(path: Path, project: Project, today: dt.date, jinja_env: Any) -> tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]:
+    env, found = load(path, project.root, today)
+    if env is None:
+        return None, found, None
+    return env, found, rendering.render_environment(jinja_env, env)
+
+
+def _make_batch(paths: list[Path], project: Project, today: dt.date) -> list[tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]]:
+    """A worker's share of :meth:`_Run._make` (a module-level function: it is pickled)."""
+    jinja_env = rendering.make_jinja_env(project.templates)
+    return [_load_and_render(path, project, today, jinja_env) for path in paths]
 
 
 def _entry(env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str]) -> dict[str, Any]:
