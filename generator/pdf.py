@@ -27,6 +27,7 @@ from generator import rendering
 from generator.changes import ChangeSet, PlannedStep, changes_for, load_named, plan
 from generator.errors import OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment
+from generator.topology import environment_svg
 
 Paper = Literal["a4", "letter"]
 PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
@@ -109,6 +110,8 @@ def render_html(
     try:
         html = jinja_env.get_template(TEMPLATE).render(
             ctx=ctx, steps=steps, changes=changes, paper=PAPERS[paper], created=stamp,
+            # Built by generator/topology.py with every text escaped: safe to embed as is.
+            topology=Markup(environment_svg(env)),
         )
     except jinja2.TemplateError as exc:
         raise TemplateError(f"templates/{TEMPLATE}: {exc}") from None

@@ -20,6 +20,7 @@ from generator import __version__
 from generator.errors import TemplateError
 from generator.facts import Facts, derive, product_table
 from generator.loading import LoadedEnvironment
+from generator.topology import environment_svg
 
 # PowerShell treats U+2018..U+201B as single quotes too: each must be doubled inside '...'.
 _PS_SINGLE_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
@@ -79,6 +80,8 @@ PAGES = {
     "index.md": "overview.md.j2",
     "runbook.md": "runbook.md.j2",
 }
+# The topology diagram is drawn in Python (generator/topology.py), not from a template.
+DIAGRAM = "{name}-topology.svg"
 DOWNLOADS = {
     "{name}-exchange.ps1": "exchange.ps1.j2",
     "{name}-lync.ps1": "lync.ps1.j2",
@@ -107,7 +110,7 @@ def make_jinja_env(templates: Path) -> jinja2.Environment:
 
 def context(env: LoadedEnvironment) -> PageContext:
     """The one typed context of an environment's templates."""
-    files = {key.split("}-")[-1].replace(".", "_"): key.format(name=env.name) for key in DOWNLOADS}
+    files = {key.split("}-")[-1].replace(".", "_"): key.format(name=env.name) for key in (*DOWNLOADS, DIAGRAM)}
     return PageContext(
         name=env.name,
         env=env.spec,
@@ -126,6 +129,7 @@ def render_environment(jinja_env: jinja2.Environment, env: LoadedEnvironment) ->
     base = PurePosixPath(env.name)
     for target, template in {**PAGES, **DOWNLOADS}.items():
         out[base / target.format(name=env.name)] = _render(jinja_env, template, ctx=ctx)
+    out[base / DIAGRAM.format(name=env.name)] = environment_svg(env)
     return out
 
 

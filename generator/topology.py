@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from generator.facts import Facts
+from typing import TYPE_CHECKING
+
+from generator.facts import Facts, derive
+
+if TYPE_CHECKING:
+    from generator.loading import LoadedEnvironment
 
 WIDTH = 900
 BOX_W = 300
@@ -98,3 +103,9 @@ def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tup
         "</svg>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def environment_svg(env: LoadedEnvironment) -> str:
+    """The diagram of a loaded environment."""
+    spec = env.spec
+    return topology_svg(env.name, spec.lync.pool, spec.lync.front_ends, spec.exchange.servers, derive(spec))

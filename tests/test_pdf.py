@@ -139,6 +139,18 @@ def test_png_of_page_one_for_a_person(shared: Path, artifacts: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_topology_diagram_is_in_the_paper(shared: Path, artifacts: Path) -> None:
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(shared / "contoso.pdf").pages]
+    found = [i for i, text in enumerate(pages, 1) if "Topology: the pool and its Front End Servers" in text]
+    assert len(found) == 1
+    page = pages[found[0] - 1]
+    for name in ("pool01.contoso.com", "fe01.contoso.com", "fe03.contoso.com", "ex02.contoso.com", "autodiscover.contoso.com"):
+        assert name in page, name
+    prefix = artifacts / "change-request-contoso-diagram"
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(found[0]), "-l", str(found[0]), "-singlefile", str(shared / "contoso.pdf"), str(prefix)], check=True, timeout=60)
+    assert prefix.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_same_input_same_bytes_with_source_date_epoch(shared: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.pdf"
     code, _, err = run("change-request", "contoso", "-o", str(again), "--project", str(shared))

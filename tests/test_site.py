@@ -91,6 +91,15 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
                 "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc'"
             )
 
+            # The overview shows its topology diagram (the SVG really loaded), for a person to see.
+            page.goto(f"{origin}/environments/contoso/")
+            diagram = page.locator("article img[src$='contoso-topology.svg']")
+            assert diagram.count() == 1
+            diagram.scroll_into_view_if_needed()
+            assert page.evaluate("img => img.complete && img.naturalWidth > 0", diagram.element_handle())
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(artifacts / "overview-page.png"), full_page=True)
+
             # Every environment's pages show no raw markup (entities in code spans, fences, Jinja).
             for name, data in envs.items():
                 for url in (f"{origin}/environments/{name}/", f"{origin}/environments/{name}/runbook/"):

@@ -7,7 +7,7 @@ $beforeOAuthCertificate = Get-CsCertificate -Type OAuthTokenIssuer
 $beforeOAuthCertificate | Format-List
 
 # Step 2: OAuthTokenIssuer certificate - change
-Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint '78F7B896BC1C02917DD220E88A8E9829A89642AB'
+Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint '5F1A07A5D220018587E8136347C373267524F227'
 
 # Step 2: OAuthTokenIssuer certificate - verify
 Get-CsCertificate -Type OAuthTokenIssuer
