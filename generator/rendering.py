@@ -73,6 +73,13 @@ class PageContext:
     files: dict[str, str]
     products: dict[str, Any]
     version: str
+    warnings: tuple[str, ...] = ()  # the loader's warnings, "key.path: message"
+    certificate_expires: Any = None  # datetime.date | None: from the file, or as stated
+
+    @property
+    def certificate_warning(self) -> bool:
+        """The loader warned about the OAuthTokenIssuer certificate (e.g. expiry)."""
+        return any(w.startswith("lync.oauth_certificate") for w in self.warnings)
 
 
 # Output files of one environment, relative to docs/environments/<name>/, and their templates.
@@ -119,7 +126,16 @@ def context(env: LoadedEnvironment) -> PageContext:
         files=files,
         products=product_table(),
         version=__version__,
+        warnings=tuple(d.message for d in env.warnings if d.severity == "warning"),
+        certificate_expires=_expires(env),
     )
+
+
+def _expires(env: LoadedEnvironment) -> Any:
+    if env.certificate is not None:
+        return env.certificate.not_after.date()
+    stated = env.spec.lync.oauth_certificate
+    return stated.not_after if stated is not None else None
 
 
 def render_environment(jinja_env: jinja2.Environment, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
