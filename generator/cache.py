@@ -50,8 +50,11 @@ def generator_fingerprint() -> str:
     for dist in _DISTRIBUTIONS:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             parts += [dist, importlib.metadata.version(dist)]
-    for path in sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".yml", ".yaml", ".json")):
-        parts += [path.relative_to(package).as_posix(), path.read_bytes()]
+    # The code and its data files only: skeleton/ and templates/ link to the project's own
+    # files (runbook init copies them), and the project's templates are hashed on their own.
+    for path in sorted([*package.glob("*.py"), *package.glob("data/*")]):
+        if path.is_file():
+            parts += [path.relative_to(package).as_posix(), path.read_bytes()]
     return hash_parts(*parts)
 
 
