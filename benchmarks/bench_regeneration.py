@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 import envgen  # noqa: E402
 
 PY = sys.executable
+SOURCE: list[Path | None] = [None]  # the snapshot the synthetic projects are made from
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
 
 
@@ -125,7 +126,7 @@ def has_gen_files() -> bool:
 
 
 def bench_rendering(work: Path, n: int, times: int) -> dict[str, Figure]:
-    project = envgen.make_project(work / f"render-{n}", n)
+    project = envgen.make_project(work / f"render-{n}", n, source=SOURCE[0])
     out, cache = project / "docs" / "environments", project / ".cache"
     build = [PY, "-m", "generator", "build", "--project", str(project)]
     result = {
@@ -143,20 +144,20 @@ def bench_site(work: Path, n: int, times: int, gen_files: bool) -> dict[str, Fig
     result: dict[str, Figure] = {}
     mkdocs = [PY, "-m", "mkdocs", "build", "-q"]
 
-    plugin = envgen.make_project(work / f"site-{n}", n)
+    plugin = envgen.make_project(work / f"site-{n}", n, source=SOURCE[0])
     caches = plugin / ".cache"
     result["plugin"] = repeat(times, lambda: _rm(caches), mkdocs, plugin)
     result["plugin warm"] = repeat(times, lambda: None, mkdocs, plugin)
     counter = [0]
     result["plugin edit"] = repeat(times, lambda: _edit_one(plugin, counter), mkdocs, plugin)
 
-    pre = envgen.make_project(work / f"pre-{n}", n)
+    pre = envgen.make_project(work / f"pre-{n}", n, source=SOURCE[0])
     measure([PY, "-m", "generator", "build", "--project", str(pre)], pre)
     _config(pre, "  - search")
     result["prerendered"] = repeat(times, lambda: None, mkdocs, pre)
 
     if gen_files:
-        gen = envgen.make_project(work / f"gen-{n}", n)
+        gen = envgen.make_project(work / f"gen-{n}", n, source=SOURCE[0])
         shutil.copy2(HERE / "gen_pages.py", gen / "gen_pages.py")
         _config(gen, "  - search\n  - gen-files:\n      scripts:\n        - gen_pages.py")
         result["gen-files"] = repeat(times, lambda: None, mkdocs, gen)
@@ -192,7 +193,8 @@ def machine() -> str:
         f"machine: {platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, {mem:.1f} GB RAM, "
         f"Python {platform.python_version()}\n"
         f"versions: {', '.join(versions)}\n"
-        f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"RUNBOOK_JOBS={os.environ.get('RUNBOOK_JOBS', '(unset: one worker per CPU for cold builds of 400+)')}"
     )
 
 
@@ -219,15 +221,19 @@ def main(argv: list[str] | None = None) -> int:
 
     print(machine())
     print(f"sizes: site {sizes}, rendering {render_sizes}; runs per figure: {args.repeat} at N <= 100, 1 above")
-    print(f"pages per environment: 2 (overview, runbook) + 4 downloads; gen-files: {'yes' if gen_files else 'not installed'}")
+    print(f"pages per environment: 2 (overview, runbook), plus the downloads; gen-files: {'yes' if gen_files else 'not installed'}")
     started = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="runbook-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     # Measure a snapshot of the generator: an edit to the working tree during the run would
     # change the generator's fingerprint and turn the warm figures into cold ones.
+    # The same for the templates and the docs project the synthetic projects are made from.
     snapshot = work / "snapshot"
     shutil.rmtree(snapshot, ignore_errors=True)
-    shutil.copytree(HERE.parent / "generator", snapshot / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("generator", "templates", "docs", "schema", "environments/certs"):
+        shutil.copytree(HERE.parent / folder, snapshot / folder, ignore=shutil.ignore_patterns("__pycache__", ".runbook*"))
+    shutil.copy2(HERE.parent / "mkdocs.yml", snapshot / "mkdocs.yml")
+    SOURCE[0] = snapshot
     ENV["PYTHONPATH"] = os.pathsep.join([str(snapshot), str(HERE)])
     rendering: dict[int, dict[str, Figure]] = {}
     site: dict[int, dict[str, Figure]] = {}

@@ -78,29 +78,31 @@ def environment_yaml(i: int, *, title_suffix: str = "") -> str:
     )
 
 
-def make_project(root: Path, n: int, *, with_docs: bool = True, change_requests: bool = False) -> Path:
+def make_project(root: Path, n: int, *, with_docs: bool = True, change_requests: bool = False, source: Path | None = None) -> Path:
     """Create a docs project with ``n`` synthetic environments in ``root``; return ``root``.
 
     Without ``change_requests`` the plugin leaves the PDFs out (and the build is not strict:
-    the overview pages link to them), so the site benchmarks time the pages alone."""
+    the overview pages link to them), so the site benchmarks time the pages alone. ``source``
+    is the repository (or a snapshot of it) to copy mkdocs.yml, docs, templates from."""
+    repo = source or REPO
     root.mkdir(parents=True, exist_ok=True)
-    config = (REPO / "mkdocs.yml").read_text("utf-8")
+    config = (repo / "mkdocs.yml").read_text("utf-8")
     if not change_requests:
         config = config.replace("strict: true", "strict: false")
         config = config.replace("  - runbook\n", "  - runbook:\n      change_requests: false\n")
     (root / "mkdocs.yml").write_text(config, "utf-8")
     for folder in ("templates", "schema"):
-        shutil.copytree(REPO / folder, root / folder, dirs_exist_ok=True)
+        shutil.copytree(repo / folder, root / folder, dirs_exist_ok=True)
     docs = root / "docs"
     docs.mkdir(exist_ok=True)
     if with_docs:
-        for page in sorted((REPO / "docs").glob("*.md")):
+        for page in sorted((repo / "docs").glob("*.md")):
             shutil.copy2(page, docs / page.name)
-        if (REPO / "docs" / "stylesheets").is_dir():
-            shutil.copytree(REPO / "docs" / "stylesheets", docs / "stylesheets", dirs_exist_ok=True)
+        if (repo / "docs" / "stylesheets").is_dir():
+            shutil.copytree(repo / "docs" / "stylesheets", docs / "stylesheets", dirs_exist_ok=True)
     envs = root / "environments"
     (envs / "certs").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(REPO / "environments" / "certs" / "contoso-oauth.cer", envs / "certs" / "contoso-oauth.cer")
+    shutil.copy2(repo / "environments" / "certs" / "contoso-oauth.cer", envs / "certs" / "contoso-oauth.cer")
     for i in range(1, n + 1):
         (envs / f"{environment_name(i)}.yml").write_text(environment_yaml(i), "utf-8")
     return root

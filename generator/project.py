@@ -8,10 +8,12 @@ bytes, its certificate file's bytes, the templates, the generator's code and the
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -217,11 +219,19 @@ class _Run:
             for path in paths:
                 yield _load_and_render(path, self.project, self.today, self.jinja_env())
             return
-        chunk = max(16, len(paths) // (jobs * 8))
+        chunk = max(16, min(64, len(paths) // (jobs * 8)))
+        batches = iter([paths[i:i + chunk] for i in range(0, len(paths), chunk)])
         context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            batches = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-            for results in pool.map(_make_batch, batches, [self.project] * len(batches), [self.today] * len(batches)):
+            # A bounded window of batches in flight: results wait in memory only that long.
+            window = collections.deque(
+                pool.submit(_make_batch, batch, self.project, self.today) for batch in itertools.islice(batches, 2 * jobs)
+            )
+            while window:
+                results = window.popleft().result()
+                following = next(batches, None)
+                if following is not None:
+                    window.append(pool.submit(_make_batch, following, self.project, self.today))
                 yield from results
 
     def files(self, key: str, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
