@@ -1,9 +1,7 @@
 """What a change does, and what differs between two versions of an environment.
 
-:func:`plan` lays an environment's change out as numbered steps whose commands come from
-the macros of ``templates/commands.j2`` (the same macros the runbook uses, so the printed
-change request and the runbook cannot disagree). :func:`compare` is a semantic comparison of
-two loaded environments: settings, commands and DNS records added, removed or changed. It
+:func:`compare` is a semantic comparison of two loaded environments: settings, commands
+(from the plan of ``generator/steps.py``) and DNS records added, removed or changed. It
 never diffs Markdown text. :func:`previous_from_git` and :func:`previous_from_file` load
 the older version to compare with.
 """
@@ -23,117 +21,15 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
-from generator import loading, names
+from generator import loading, names, steps
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import LoadedEnvironment
 from generator.rendering import PageContext, context
-
-Shell = Literal["lync", "exchange", "dns"]
-Phase = Literal["precheck", "change", "verify", "backout"]
-PHASES: tuple[Phase, ...] = ("precheck", "change", "verify", "backout")
-PHASE_NAMES = {"precheck": "pre-check", "change": "change", "verify": "verify", "backout": "back out"}
+from generator.steps import PHASE_NAMES, PHASES, PlannedStep, plan
 
 # Settings that only describe the change (they reach no command, record or script).
 DOCUMENT_ONLY = ("title", "description", "change")
 
-
-@dataclass(frozen=True)
-class StepSpec:
-    """One step of the procedure: its title, shell, and the macro names of each phase.
-
-    ``title`` may use ``{lync}`` (Lync / Skype for Business) and ``{host}`` (autodiscover
-    host). A macro listed in ``needs`` is only used when that setting is present.
-    """
-
-    number: str
-    title: str
-    shell: Shell
-    precheck: tuple[str, ...] = ()
-    change: tuple[str, ...] = ()
-    verify: tuple[str, ...] = ()
-    backout: tuple[str, ...] = ()
-    needs: str | None = None
-
-
-# The runbook's order (FACTS.md section 3; templates/runbook.md.j2). Back-out runs in reverse.
-STEPS: tuple[StepSpec, ...] = (
-    StepSpec("2", "{lync} OAuthTokenIssuer certificate", "lync",
-             ("lync_cert_precheck",), ("lync_cert_assign",), ("lync_cert_verify",), ("lync_cert_backout",)),
-    StepSpec("3", "Exchange Server Auth certificate (check only)", "exchange", ("exchange_auth_check",)),
-    StepSpec("4", "Exchange autodiscover URI", "exchange",
-             ("autodiscover_precheck",), ("autodiscover_set",), ("autodiscover_verify",), ("autodiscover_backout",)),
-    StepSpec("5", "DNS record for {host}", "dns",
-             ("dns_resolve",), ("dns_add",), ("dns_resolve",), ("dns_backout",)),
-    StepSpec("6", "Point {lync} at Exchange autodiscover", "lync",
-             ("oauth_precheck",), ("oauth_set",), ("oauth_verify",), ("oauth_backout",)),
-    StepSpec("7", "Register {lync} as a partner application in Exchange", "exchange",
-             ("exchange_partner_precheck",), ("exchange_partner_configure", "exchange_iisreset"),
-             ("exchange_partner_verify",), ("exchange_partner_backout",)),
-    StepSpec("8", "Register Exchange as a partner application in {lync}", "lync",
-             ("lync_partner_precheck",), ("lync_partner_new",), ("lync_partner_verify",),
-             ("lync_partner_disable", "lync_partner_remove")),
-    StepSpec("V", "Server-to-server connection to Exchange storage", "lync",
-             verify=("storage_test",), needs="lync.test_user"),
-)
-
-
-@dataclass(frozen=True)
-class PlannedStep:
-    """A step for one environment: where it runs and its commands, phase by phase."""
-
-    number: str
-    title: str
-    shell: str
-    server: str
-    commands: dict[str, tuple[str, ...]]  # every phase → command texts (one per macro; may be empty)
-
-    def lines(self, phase: str) -> list[str]:
-        """Every command line of a phase."""
-        return [line for text in self.commands.get(phase, ()) for line in text.splitlines() if line.strip()]
-
-
-def plan(jinja_env: jinja2.Environment, env: LoadedEnvironment) -> list[PlannedStep]:
-    """The steps of an environment's change, with the runbook's exact commands."""
-    ctx = context(env)
-    macros = jinja_env.get_template("commands.j2").module
-    steps = []
-    for spec in STEPS:
-        if spec.needs and _setting(env, spec.needs) is None:
-            continue
-        commands = {
-            phase: tuple(_call(macros, name, ctx) for name in getattr(spec, phase))
-            for phase in PHASES
-        }
-        shell, server = _where(spec.shell, ctx)
-        title = spec.title.format(lync=ctx.facts.lync_product["short"], host=ctx.facts.autodiscover_host)
-        steps.append(PlannedStep(spec.number, title, shell, server, commands))
-    return steps
-
-
-def _call(macros: Any, name: str, ctx: PageContext) -> str:
-    macro = getattr(macros, name)
-    text = macro(ctx) if "ctx" in macro.arguments else macro()
-    return str(text).strip()
-
-
-def _where(shell: Shell, ctx: PageContext) -> tuple[str, str]:
-    env, facts = ctx.env, ctx.facts
-    if shell == "lync":
-        return facts.lync_product["shell"], env.lync.front_ends[0]
-    if shell == "exchange":
-        return facts.exchange_product["shell"], env.exchange.servers[0]
-    server = env.dns.server or f"a DNS server of the zone {facts.zone}"
-    return "Windows PowerShell (DnsServer module)", server
-
-
-def _setting(env: LoadedEnvironment, dotted: str) -> Any:
-    value: Any = env.spec
-    for part in dotted.split("."):
-        value = getattr(value, part)
-    return value
-
-
-# --- comparison -------------------------------------------------------------------------
 
 Kind = Literal["setting", "command", "dns", "document"]
 Action = Literal["added", "removed", "changed"]
@@ -189,7 +85,7 @@ def compare(jinja_env: jinja2.Environment, before: LoadedEnvironment, after: Loa
     """The semantic differences between two versions of an environment."""
     found = [
         *_compare_settings(_settings(before), _settings(after)),
-        *_compare_commands(plan(jinja_env, before), plan(jinja_env, after)),
+        *_compare_commands(plan(jinja_env, context(before)), plan(jinja_env, context(after)), steps.specs(jinja_env)),
         *_compare_records(context(before), context(after)),
     ]
     # Stable: settings by key, commands in procedure order, then records.
@@ -243,14 +139,16 @@ def _compare_settings(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Diff
             yield Difference(kind, key, "changed", str(a), str(b))
 
 
-def _compare_commands(old: list[PlannedStep], new: list[PlannedStep]) -> Iterator[Difference]:
-    def lines(steps: list[PlannedStep]) -> dict[tuple[str, str], list[str]]:
-        return {(s.number, p): s.lines(p) for s in steps for p in PHASES if s.lines(p)}
+def _compare_commands(old: list[PlannedStep], new: list[PlannedStep], specs: tuple[steps.StepSpec, ...]) -> Iterator[Difference]:
+    def lines(planned: list[PlannedStep]) -> dict[tuple[str, str], list[str]]:
+        return {(s.number, p): s.lines(p) for s in planned for p in PHASES if s.lines(p)}
 
+    headings = {s.number: s.heading for s in (*old, *new)}
+    order = [s.number for s in specs]
     a, b = lines(old), lines(new)
-    for key in sorted(a.keys() | b.keys(), key=_step_key):
+    for key in sorted(a.keys() | b.keys(), key=lambda k: (order.index(k[0]), PHASES.index(k[1]))):  # type: ignore[arg-type]
         number, phase = key
-        subject = f"Step {number} {PHASE_NAMES[phase]}" if number != "V" else f"Verification {PHASE_NAMES[phase]}"
+        subject = f"{headings[number]} {PHASE_NAMES[phase]}"
         before, after = a.get(key, []), b.get(key, [])
         removed = [x for x in before if x not in after]
         added = [y for y in after if y not in before]
@@ -262,12 +160,6 @@ def _compare_commands(old: list[PlannedStep], new: list[PlannedStep]) -> Iterato
                 yield Difference("command", subject, "removed", x, None)
             for y in added:
                 yield Difference("command", subject, "added", None, y)
-
-
-def _step_key(key: tuple[str, str]) -> tuple[int, int]:
-    number, phase = key
-    order = [s.number for s in STEPS]
-    return (order.index(number), PHASES.index(phase))  # type: ignore[arg-type]
 
 
 def _compare_records(old: PageContext, new: PageContext) -> Iterator[Difference]:

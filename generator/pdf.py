@@ -24,9 +24,10 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator import rendering
-from generator.changes import ChangeSet, PlannedStep, changes_for, load_named, plan
+from generator.changes import ChangeSet, changes_for, load_named
 from generator.errors import OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment
+from generator.steps import PlannedStep, plan
 from generator.topology import environment_svg
 
 Paper = Literal["a4", "letter"]
@@ -104,8 +105,8 @@ def render_html(
     """The change request of ``env`` as HTML (every value escaped by the template)."""
     if paper not in PAPERS:
         raise RunbookError(f"unknown paper size {paper!r}: use one of {', '.join(PAPERS)}")
-    steps: list[PlannedStep] = plan(jinja_env, env)
     ctx = rendering.context(env)
+    steps: list[PlannedStep] = plan(jinja_env, ctx)
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
     try:
         html = jinja_env.get_template(TEMPLATE).render(

@@ -20,6 +20,7 @@ from generator import __version__
 from generator.errors import TemplateError
 from generator.facts import Facts, derive, product_table
 from generator.loading import LoadedEnvironment
+from generator.steps import plan
 from generator.topology import environment_svg
 
 # PowerShell treats U+2018..U+201B as single quotes too: each must be doubled inside '...'.
@@ -90,10 +91,14 @@ PAGES = {
 # The topology diagram is drawn in Python (generator/topology.py), not from a template.
 DIAGRAM = "{name}-topology.svg"
 DOWNLOADS = {
-    "{name}-exchange.ps1": "exchange.ps1.j2",
-    "{name}-lync.ps1": "lync.ps1.j2",
-    "{name}-dns.ps1": "dns.ps1.j2",
     "{name}-autodiscover.zone": "zone.j2",
+}
+# One script per shell, each with that shell's steps of templates/steps.yml, in order.
+SCRIPT_TEMPLATE = "script.ps1.j2"
+SCRIPTS = {
+    "{name}-exchange.ps1": "exchange",
+    "{name}-lync.ps1": "lync",
+    "{name}-dns.ps1": "dns",
 }
 CATALOGUE = ("index.md", "catalogue.md.j2")
 
@@ -117,7 +122,7 @@ def make_jinja_env(templates: Path) -> jinja2.Environment:
 
 def context(env: LoadedEnvironment) -> PageContext:
     """The one typed context of an environment's templates."""
-    files = {key.split("}-")[-1].replace(".", "_"): key.format(name=env.name) for key in (*DOWNLOADS, DIAGRAM)}
+    files = {key.split("}-")[-1].replace(".", "_"): key.format(name=env.name) for key in (*SCRIPTS, *DOWNLOADS, DIAGRAM)}
     return PageContext(
         name=env.name,
         env=env.spec,
@@ -145,6 +150,11 @@ def render_environment(jinja_env: jinja2.Environment, env: LoadedEnvironment) ->
     base = PurePosixPath(env.name)
     for target, template in {**PAGES, **DOWNLOADS}.items():
         out[base / target.format(name=env.name)] = _render(jinja_env, template, ctx=ctx)
+    planned = plan(jinja_env, ctx)
+    for target, kind in SCRIPTS.items():
+        out[base / target.format(name=env.name)] = _render(
+            jinja_env, SCRIPT_TEMPLATE, ctx=ctx, kind=kind, steps=[s for s in planned if s.kind == kind]
+        )
     out[base / DIAGRAM.format(name=env.name)] = environment_svg(env)
     return out
 

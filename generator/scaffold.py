@@ -36,8 +36,9 @@ def plan(target: Path) -> dict[Path, Path]:
             continue
         rel = source.relative_to(skeleton).as_posix()
         files[target / RENAMED.get(rel, rel)] = source
-    for source in sorted(_package_dir("templates").glob("*.j2")):
-        files[target / "templates" / source.name] = source
+    for source in sorted(_package_dir("templates").iterdir()):
+        if source.is_file() and not source.name.startswith("."):
+            files[target / "templates" / source.name] = source
     return files
 
 

@@ -123,7 +123,7 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["init", str(target)])
     assert result.exit_code == 0, result.output
     for rel in ("mkdocs.yml", ".gitignore", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml",
-                ".github/workflows/docs.yml", "templates/commands.j2", "templates/runbook.md.j2",
+                ".github/workflows/docs.yml", "templates/commands.j2", "templates/runbook.md.j2", "templates/steps.yml",
                 "environments/litwareinc.yml", "schema/environment-v1.json", "docs/index.md",
                 "docs/stylesheets/print.css"):
         assert (target / rel).is_file(), rel

@@ -1,13 +1,12 @@
-# runbook 0.1.0: Windows DNS commands for environment 'contoso' (DnsServer module).
-# Step 5 of the runbook. Generated: do not edit.
+# runbook 0.1.0: Windows PowerShell (DnsServer module) commands for environment 'contoso'.
+# Run on dc01.contoso.com, step by step, as in the runbook. Generated: do not edit.
 $ErrorActionPreference = 'Stop'
 
-# Step 5: DNS record - pre-check (no answer is expected before the change; if the name already
-# resolves to the target, skip the change)
+# Step 5: DNS record for autodiscover.contoso.com - pre-check
 Resolve-DnsName -Name 'autodiscover.contoso.com' -Server 'dc01.contoso.com' -DnsOnly -ErrorAction SilentlyContinue
 
-# Step 5: DNS record - change
+# Step 5: DNS record for autodiscover.contoso.com - change
 Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'ex01.contoso.com' -ZoneName 'contoso.com' -ComputerName 'dc01.contoso.com'
 
-# Step 5: DNS record - verify
+# Step 5: DNS record for autodiscover.contoso.com - verify
 Resolve-DnsName -Name 'autodiscover.contoso.com' -Server 'dc01.contoso.com' -DnsOnly

@@ -1,13 +1,12 @@
-# runbook 0.1.0: Windows DNS commands for environment 'fabrikam' (DnsServer module).
-# Step 5 of the runbook. Generated: do not edit.
+# runbook 0.1.0: Windows PowerShell (DnsServer module) commands for environment 'fabrikam'.
+# Run on a DNS server of the zone corp.fabrikam.com, step by step, as in the runbook. Generated: do not edit.
 $ErrorActionPreference = 'Stop'
 
-# Step 5: DNS record - pre-check (no answer is expected before the change; if the name already
-# resolves to the target, skip the change)
+# Step 5: DNS record for autodiscover.corp.fabrikam.com - pre-check
 Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly -ErrorAction SilentlyContinue
 
-# Step 5: DNS record - change
+# Step 5: DNS record for autodiscover.corp.fabrikam.com - change
 Add-DnsServerResourceRecordA -Name 'autodiscover' -IPv4Address '192.0.2.25' -ZoneName 'corp.fabrikam.com'
 
-# Step 5: DNS record - verify
+# Step 5: DNS record for autodiscover.corp.fabrikam.com - verify
 Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly

@@ -2,7 +2,7 @@
 # Run on atl-exchange-001.litwareinc.com, step by step, as in the runbook. Generated: do not edit.
 $ErrorActionPreference = 'Stop'
 
-# Step 3: Exchange Server Auth certificate (check only)
+# Step 3: Exchange Server Auth certificate (check only) - pre-check
 Get-AuthConfig | Format-List
 Get-ExchangeCertificate | Format-List
 
@@ -16,14 +16,14 @@ Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri 
 # Step 4: Exchange autodiscover URI - verify
 Get-ClientAccessServer | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List
 
-# Step 7: register the pool as a partner application - pre-check
+# Step 7: Register Lync as a partner application in Exchange - pre-check
 $beforePartnerApplications = Get-PartnerApplication
 Get-PartnerApplication | Format-List *
 
-# Step 7: register the pool as a partner application - change
+# Step 7: Register Lync as a partner application in Exchange - change
 Set-Location -Path (Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts')
 .\Configure-EnterprisePartnerApplication.ps1 -AuthMetadataUrl 'https://atl-cs-001.litwareinc.com/metadata/json/1' -ApplicationType Lync
 iisreset 'atl-exchange-001.litwareinc.com'
 
-# Step 7: register the pool as a partner application - verify
+# Step 7: Register Lync as a partner application in Exchange - verify
 Get-PartnerApplication | Format-List *
