@@ -23,6 +23,7 @@ from generator.project import Project, build, load_project
 from generator.writing import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
+PROGRESS_FROM = 20  # environments: fewer build in well under a second
 
 
 def _handle_errors(func: F) -> F:
@@ -130,7 +131,13 @@ def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None
 @_handle_errors
 def build_command(project: Path, check: bool, names: tuple[str, ...]) -> None:
     """Render environments into docs/environments/ (only files whose content changed)."""
-    report, diagnostics = build(Project(project), names, check=check)
+    total = len(discover(project))
+    # A progress bar only where someone watches: a terminal, not --quiet, a long build.
+    if total >= PROGRESS_FROM and _verbosity() >= 0 and sys.stderr.isatty():
+        with click.progressbar(length=total, label="Rendering environments", file=sys.stderr, color=_color()) as bar:
+            report, diagnostics = build(Project(project), names, check=check, progress=lambda _name: bar.update(1))
+    else:
+        report, diagnostics = build(Project(project), names, check=check)
     _print_diagnostics([d for d in diagnostics if d.severity == "warning"])
     out = Project(project).output
     if check:

@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -101,12 +101,13 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
     return result
 
 
-def build(project: Project, only: Sequence[str] = (), *, check: bool = False, today: dt.date | None = None, jobs: int | None = None) -> tuple[writing.WriteReport, list[Diagnostic]]:
+def build(project: Project, only: Sequence[str] = (), *, check: bool = False, today: dt.date | None = None, jobs: int | None = None, progress: Callable[[str], None] | None = None) -> tuple[writing.WriteReport, list[Diagnostic]]:
     """Load every environment, render, and write (or, with ``check``, compare) the docs.
 
     ``only`` limits rendering to the named environments (the catalogue is always rebuilt);
     the other environments' files are kept. Raises :class:`InputError` when any file is
-    invalid: nothing is written then.
+    invalid: nothing is written then. ``progress`` is called with each environment's name
+    once it is loaded and rendered (for a progress bar).
 
     Memory stays flat in the number of environments: the first pass keeps only each
     environment's data and the digests of its files; the second fetches the text of changed
@@ -115,7 +116,11 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
     run = _Run(project, today or dt.date.today(), use_cache=True)
     diagnostics: list[Diagnostic] = []
     try:
-        items = list(run.environments(diagnostics, jobs=jobs if jobs is not None else _default_jobs()))
+        items = []
+        for item in run.environments(diagnostics, jobs=jobs if jobs is not None else _default_jobs()):
+            items.append(item)
+            if progress is not None:
+                progress(item[0].name)
         diagnostics += private_key_files(project.root, diagnostics)
         if any(d.severity == "error" for d in diagnostics):
             raise InputError(diagnostics)

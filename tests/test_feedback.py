@@ -64,3 +64,22 @@ def test_shell_completion_completes_environment_names(project: Path) -> None:
     env["COMP_CWORD"] = "4"
     done = subprocess.run([RUNBOOK], env=env, capture_output=True, text=True, check=False)
     assert done.stdout.split() == ["plain,contoso", "plain,fabrikam", "plain,litwareinc"]
+
+
+def test_a_progress_bar_on_a_terminal_only(project: Path) -> None:
+    base = (project / "environments" / "litwareinc.yml").read_text("utf-8")
+    for i in range(25):
+        (project / "environments" / f"lab{i:02}.yml").write_text(base, "utf-8")
+    child = pexpect.spawn(RUNBOOK, ["build", "--project", str(project)], env={**os.environ, "NO_COLOR": "1"}, encoding="utf-8", timeout=120)
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = child.before or ""
+    assert child.exitstatus == 0, shown
+    assert "Rendering environments" in shown and "100%" in shown
+    (project / "environments" / "lab00.yml").write_text(base.replace("Atlanta production", "Atlanta"), "utf-8")
+    piped = subprocess.run([RUNBOOK, "build", "--project", str(project)], capture_output=True, text=True, check=False)
+    assert piped.returncode == 0 and "Rendering" not in piped.stderr and "%" not in piped.stderr
+    quiet = pexpect.spawn(RUNBOOK, ["build", "-q", "--project", str(project)], encoding="utf-8", timeout=120)
+    quiet.expect(pexpect.EOF)
+    quiet.close()
+    assert "Rendering" not in (quiet.before or "")
