@@ -29,6 +29,7 @@ cached, against the same set of files).
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 from collections.abc import Iterator
@@ -63,6 +64,8 @@ class PageCache:
         self.search_entries: dict[str, list[Any]] = {}
         self._saved_children: list[StructureItem] | None = None
         self._section: Section | None = None
+        self._section_pages: list[StructureItem] = []
+        self._positions: dict[int, int] = {}
         parts: list[bytes | str] = [cache.generator_fingerprint(), Path(config.config_file_path).read_bytes()]
         for dist in _VERSIONS:
             try:
@@ -86,19 +89,18 @@ class PageCache:
         entry = self.store.get(key)
         if isinstance(entry, dict):
             self.content[page.file.src_uri] = (key, entry)
+            # mkdocs calls page.render() next; this page's result is known, so the instance
+            # gets a render that restores it (building a Markdown converter per page was the
+            # largest remaining cost of a rebuild).
+            page.render = functools.partial(_restore, page, entry)  # type: ignore[method-assign]
             return ""
         return markdown
 
     def after_render(self, html: str, page: Page) -> str:
-        """Restore a cached page's HTML, table of contents and anchors; store a new one's."""
+        """Return a cached page's HTML (restored by :func:`_restore`); store a new one's."""
         hit = self.content.get(page.file.src_uri)
         if hit is not None:
-            entry = hit[1]
-            page.toc = entry["toc"]
-            page._title_from_render = entry["title"]
-            page.present_anchor_ids = set(entry["anchors"])
-            page.links_to_anchors = {}
-            return str(entry["html"])
+            return str(hit[1]["html"])
         self.store.put(self.md_keys[page.file.src_uri], {
             "html": html,
             "toc": page.toc,
@@ -162,10 +164,21 @@ class PageCache:
         for page in nav.pages:
             if page.file.src_uri == self.catalogue and isinstance(page.parent, Section):
                 self._section = page.parent
+        children = self._section.children if self._section is not None else []
+        self._section_pages = [c for c in children if not c.is_section]
+        self._positions = {id(c): i for i, c in enumerate(children)}
 
     def environments_section(self) -> Section | None:
         """The environments section of the navigation, if there is one."""
         return self._section
+
+    def _scoped_children(self, page: Page) -> list[StructureItem]:
+        """The environments section's children as ``page`` shows them: its pages (the
+        catalogue) and, of its sections, only the one ``page`` lies in. O(depth), not O(N)."""
+        section = self._section
+        assert section is not None
+        own = [a for a in page.ancestors if a.parent is section]
+        return sorted(self._section_pages + own, key=lambda item: self._positions[id(item)])
 
     def scope_nav(self, page: Page) -> None:
         """While ``page`` renders, its environments section lists only the catalogue and the
@@ -174,8 +187,7 @@ class PageCache:
         if section is None:
             return
         self._saved_children = section.children
-        ancestors = {id(a) for a in page.ancestors}
-        section.children = [c for c in section.children if not c.is_section or id(c) in ancestors]
+        section.children = self._scoped_children(page)
 
     def restore_nav(self) -> None:
         section = self.environments_section()
@@ -197,9 +209,18 @@ class PageCache:
             yield f"{depth}|{type(item).__name__}|{item.title}|{url}|{active}"
             children = getattr(item, "children", None) or []
             if item is section:
-                children = [c for c in children if not c.is_section or id(c) in ancestors]
+                children = self._scoped_children(page)
             stack.extend((depth + 1, child) for child in reversed(children))
 
     def prune(self) -> None:
         """Drop cache entries this build did not use (after a complete build)."""
         self.store.prune()
+
+
+def _restore(page: Page, entry: dict[str, Any], config: MkDocsConfig, files: Files) -> None:
+    """Stands in for ``page.render`` on a level-1 hit: the page as it was rendered before."""
+    page.content = str(entry["html"])
+    page.toc = entry["toc"]
+    page._title_from_render = entry["title"]
+    page.present_anchor_ids = set(entry["anchors"])
+    page.links_to_anchors = {}
