@@ -7,7 +7,7 @@ the site and the change-request PDF.
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+from html import escape
 
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ def _text(x: float, y: float, value: str, *, size: int = 13, anchor: str = "star
     if max_width and len(value) * size * 0.6 > max_width:
         fit = f' textLength="{max_width:g}" lengthAdjust="spacingAndGlyphs"'
     return (
-        f'<text x="{x:g}" y="{y:g}" font-family={quoteattr(family)} font-size="{size}" '
+        f'<text x="{x:g}" y="{y:g}" font-family="{escape(family)}" font-size="{size}" '
         f'font-weight="{weight}" text-anchor="{anchor}" fill="{fill}"{fit}>{escape(value)}</text>'
     )
 
