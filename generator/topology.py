@@ -21,6 +21,8 @@ BOX_W = 300
 ROW_H = 22
 FONT = "DejaVu Sans, Verdana, sans-serif"
 MONO = "DejaVu Sans Mono, Consolas, monospace"
+LYNC_COLOUR = "#0969da"
+EXCHANGE_COLOUR = "#8250df"
 
 
 def _text(x: float, y: float, value: str, *, size: int = 13, anchor: str = "start", weight: str = "normal", mono: bool = False, fill: str = "#1b1f24", max_width: float = 0) -> str:
@@ -49,11 +51,16 @@ def _box(x: float, y: float, w: float, h: float, title: str, subtitle: str, rows
     return parts
 
 
-def _badge(x: float, y: float, label: str) -> str:
+def _arrow(x1: float, x2: float, y: float, colour: str) -> str:
+    marker = "arrow-lync" if colour == LYNC_COLOUR else "arrow-exchange"
     return (
-        f'<circle cx="{x:g}" cy="{y:g}" r="9" fill="#57606a"/>'
-        + _text(x, y + 4, label, size=11, anchor="middle", weight="bold", fill="#ffffff")
+        f'<line x1="{x1:g}" y1="{y:g}" x2="{x2:g}" y2="{y:g}" stroke="{colour}" stroke-width="2.5" '
+        f'marker-end="url(#{marker})"/>'
     )
+
+
+def _key(x: float, y: float, colour: str) -> str:
+    return f'<line x1="{x:g}" y1="{y:g}" x2="{x + 18:g}" y2="{y:g}" stroke="{colour}" stroke-width="3"/>'
 
 
 def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tuple[str, ...], facts: Facts) -> str:
@@ -74,9 +81,12 @@ def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tup
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="topology-title-{name}">',
         f'<title id="topology-title-{name}">{escape(f"Topology of {name}")}</title>',
         "<defs>"
-        '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#57606a"/></marker>'
-        "</defs>",
+        + "".join(
+            f'<marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
+            f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+            for marker, colour in (("arrow-lync", LYNC_COLOUR), ("arrow-exchange", EXCHANGE_COLOUR), ("arrow", "#bf8700"))
+        )
+        + "</defs>",
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f6f8fa"/>',
         # The autodiscover name and its DNS record, on top, pointing at Exchange.
         f'<rect x="{mid - 250:g}" y="20" width="500" height="64" rx="8" fill="#fff8c5" stroke="#bf8700" stroke-width="1.5"/>',
@@ -85,19 +95,19 @@ def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tup
         f'<path d="M{mid + 150:g},84 C{mid + 200:g},120 {right_x + BOX_W / 2:g},110 {right_x + BOX_W / 2:g},{top - 4:g}" '
         'fill="none" stroke="#bf8700" stroke-width="1.5" stroke-dasharray="5 4" marker-end="url(#arrow)"/>',
     ]
-    parts += _box(left_x, top, BOX_W, box_h, lync["name"], pool, list(front_ends), "#0969da")
-    parts += _box(right_x, top, BOX_W, box_h, exchange["name"], f"{len(servers)} server{'s' if len(servers) != 1 else ''}", list(servers), "#8250df")
-    # OAuth, both directions: each side reads the other's metadata document. The arrows
-    # carry numbers; the URLs go in a legend below, where any length fits.
+    parts += _box(left_x, top, BOX_W, box_h, lync["name"], pool, list(front_ends), LYNC_COLOUR)
+    parts += _box(right_x, top, BOX_W, box_h, exchange["name"], f"{len(servers)} server{'s' if len(servers) != 1 else ''}", list(servers), EXCHANGE_COLOUR)
+    # OAuth, both directions: each side reads the other's metadata document. Each arrow has
+    # its own colour (the colour of the side that is trusted); the legend below says what it
+    # means and gives the URL, where any length fits. No numbered badges: every text node
+    # costs WeasyPrint ~10 ms in the change-request PDF.
     parts += [
-        f'<line x1="{left_x + BOX_W:g}" y1="{arrow_y1:g}" x2="{right_x - 2:g}" y2="{arrow_y1:g}" stroke="#57606a" stroke-width="2" marker-end="url(#arrow)"/>',
-        _badge(mid, arrow_y1 - 16, "1"),
-        f'<line x1="{right_x:g}" y1="{arrow_y2:g}" x2="{left_x + BOX_W + 2:g}" y2="{arrow_y2:g}" stroke="#57606a" stroke-width="2" marker-end="url(#arrow)"/>',
-        _badge(mid, arrow_y2 + 16, "2"),
-        _badge(left_x + 10, legend - 4, "1"),
+        _arrow(left_x + BOX_W, right_x - 2, arrow_y1, LYNC_COLOUR),
+        _arrow(right_x, left_x + BOX_W + 2, arrow_y2, EXCHANGE_COLOUR),
+        _key(left_x, legend - 4, LYNC_COLOUR),
         _text(left_x + 26, legend, f"OAuth: Exchange trusts {lync['short']} (partner application in Exchange), metadata:", size=12),
         _text(left_x + 26, legend + 16, facts.lync_metadata_url, size=11, mono=True, max_width=WIDTH - left_x - 46),
-        _badge(left_x + 10, legend + 30, "2"),
+        _key(left_x, legend + 30, EXCHANGE_COLOUR),
         _text(left_x + 26, legend + 34, f"OAuth: {lync['short']} trusts Exchange (partner application in {lync['short']}), metadata:", size=12),
         _text(left_x + 26, legend + 50, facts.exchange_metadata_url, size=11, mono=True, max_width=WIDTH - left_x - 46),
         "</svg>",
