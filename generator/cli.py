@@ -127,17 +127,18 @@ def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None
 @project_option
 @output_options
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and list the files that are stale or missing.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for a large cold build (default: RUNBOOK_JOBS, else one per CPU).")
 @click.argument("names", nargs=-1, shell_complete=_complete_names)
 @_handle_errors
-def build_command(project: Path, check: bool, names: tuple[str, ...]) -> None:
+def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str, ...]) -> None:
     """Render environments into docs/environments/ (only files whose content changed)."""
     total = len(discover(project))
     # A progress bar only where someone watches: a terminal, not --quiet, a long build.
     if total >= PROGRESS_FROM and _verbosity() >= 0 and sys.stderr.isatty():
         with click.progressbar(length=total, label="Rendering environments", file=sys.stderr, color=_color()) as bar:
-            report, diagnostics = build(Project(project), names, check=check, progress=lambda _name: bar.update(1))
+            report, diagnostics = build(Project(project), names, check=check, jobs=jobs, progress=lambda _name: bar.update(1))
     else:
-        report, diagnostics = build(Project(project), names, check=check)
+        report, diagnostics = build(Project(project), names, check=check, jobs=jobs)
     _print_diagnostics([d for d in diagnostics if d.severity == "warning"])
     out = Project(project).output
     if check:

@@ -83,3 +83,10 @@ def test_a_progress_bar_on_a_terminal_only(project: Path) -> None:
     quiet.expect(pexpect.EOF)
     quiet.close()
     assert "Rendering" not in (quiet.before or "")
+
+
+def test_jobs_option(project: Path) -> None:
+    serial = CliRunner().invoke(main, ["build", "--jobs", "1", "--project", str(project)])
+    assert serial.exit_code == 0, serial.stderr
+    wrong = CliRunner().invoke(main, ["build", "--jobs", "0", "--project", str(project)])
+    assert wrong.exit_code == 2 and "--jobs" in wrong.stderr
