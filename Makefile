@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site test golden bench fuzz clean
+.PHONY: site test lint golden bench fuzz clean
 
 $(BIN)/runbook: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,9 +17,15 @@ site: $(BIN)/runbook
 	$(BIN)/mkdocs build --strict
 	@echo "The site is in $(CURDIR)/site/ (open site/index.html, or run: $(BIN)/mkdocs serve)"
 
-test: $(BIN)/runbook
+test: $(BIN)/runbook lint
 	scripts/system-deps
 	$(BIN)/python -m pytest
+
+# Lint, format and types (pyproject.toml has the settings); part of `make test`.
+lint: $(BIN)/runbook
+	$(BIN)/ruff check generator tests benchmarks
+	$(BIN)/ruff format --check generator tests benchmarks
+	$(BIN)/mypy
 
 golden: $(BIN)/runbook
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden

@@ -46,8 +46,13 @@ def main() -> None:
     cold = []
     for _ in range(args.runs):
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", COLD, str(ROOT), args.name], env=env_vars,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", COLD, str(ROOT), args.name],
+            env=env_vars,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         wall, cpu = map(float, out.stdout.split())
         cold.append((time.perf_counter() - start, wall, cpu))
 
@@ -77,14 +82,22 @@ def main() -> None:
     def med(values: list[float]) -> str:
         return f"{statistics.median(values):.3f} s"
 
-    print(f"change request of {args.name!r}, median of {args.runs} runs "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
+    print(
+        f"change request of {args.name!r}, median of {args.runs} runs "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):"
+    )
     print(f"  cold, new process (wall, incl. interpreter start): {med([c[0] for c in cold])}")
-    print(f"  cold, new process (in-process, imports included):  {med([c[1] for c in cold])}   CPU {med([c[2] for c in cold])}")
-    print(f"  warm, load + HTML + WeasyPrint:                     {med(warm)}   CPU {med(warm_cpu)}   (target < 1 s)")
+    print(
+        f"  cold, new process (in-process, imports included):  {med([c[1] for c in cold])}   CPU {med([c[2] for c in cold])}"
+    )
+    print(
+        f"  warm, load + HTML + WeasyPrint:                     {med(warm)}   CPU {med(warm_cpu)}   (target < 1 s)"
+    )
     print(f"  warm, load + HTML only:                             {med(html_only)}")
     print(f"  warm, cache hit (load + HTML + hash + read):        {med(hits)}")
-    print(f"reproduce: .venv/bin/python benchmarks/bench_change_request.py --runs {args.runs} {args.name}")
+    print(
+        f"reproduce: .venv/bin/python benchmarks/bench_change_request.py --runs {args.runs} {args.name}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import resource
 import statistics
 import subprocess
 import sys
@@ -55,8 +54,13 @@ def as_command(path: Path, runs: int) -> tuple[float, float]:
     """Median wall seconds of ``runbook validate FILE`` and the largest peak RSS in MB."""
     walls, rss = [], []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-I", "-S", "-c", WRAPPER, str(RUNBOOK), "validate", path.name],
-                             cwd=path.parent, capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", WRAPPER, str(RUNBOOK), "validate", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         walls.append(float(out[0]))
         rss.append(int(out[1]) / 1024)
     return statistics.median(walls), max(rss)
@@ -69,17 +73,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         cases = {"valid-baseline.yml": BASE, **{name: make() for name, make in GENERATED.items()}}  # type: ignore[operator]
-        cases.update({p.name: p.read_text("utf-8", "surrogateescape") for p in sorted(HOSTILE.glob("wrong-types*.yml"))})
+        cases.update(
+            {
+                p.name: p.read_text("utf-8", "surrogateescape")
+                for p in sorted(HOSTILE.glob("wrong-types*.yml"))
+            }
+        )
         for name, text in cases.items():
             (folder / name).write_text(str(text), "utf-8", "surrogateescape")
         load(folder / "valid-baseline.yml", folder, TODAY)  # warm-up: imports, caches
-        results = {name: (*in_process(folder / name, args.runs), *as_command(folder / name, args.runs)) for name in cases}
+        results = {
+            name: (*in_process(folder / name, args.runs), *as_command(folder / name, args.runs))
+            for name in cases
+        }
         base_t, base_m, base_w, base_r = results["valid-baseline.yml"]
-        print(f"python {sys.version.split()[0]}, {args.runs} runs each; ratios against valid-baseline.yml")
-        print(f"{'file':34} {'load ms':>9} {'x':>6} {'peak MB':>8} {'x':>6} {'validate s':>11} {'x':>5} {'RSS MB':>7} {'x':>5}")
+        print(
+            f"python {sys.version.split()[0]}, {args.runs} runs each; ratios against valid-baseline.yml"
+        )
+        print(
+            f"{'file':34} {'load ms':>9} {'x':>6} {'peak MB':>8} {'x':>6} {'validate s':>11} {'x':>5} {'RSS MB':>7} {'x':>5}"
+        )
         for name, (t, m, w, r) in results.items():
-            print(f"{name:34} {t * 1e3:9.2f} {t / base_t:6.1f} {m:8.2f} {m / base_m:6.1f} {w:11.3f} {w / base_w:5.2f} {r:7.1f} {r / base_r:5.2f}")
-        print("budgets: every hostile file refused; validate under 1 s and 200 MB (tests/test_hostile.py enforces)")
+            print(
+                f"{name:34} {t * 1e3:9.2f} {t / base_t:6.1f} {m:8.2f} {m / base_m:6.1f} {w:11.3f} {w / base_w:5.2f} {r:7.1f} {r / base_r:5.2f}"
+            )
+        print(
+            "budgets: every hostile file refused; validate under 1 s and 200 MB (tests/test_hostile.py enforces)"
+        )
 
 
 if __name__ == "__main__":

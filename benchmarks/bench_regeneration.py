@@ -69,7 +69,9 @@ class Figure:
 def measure(cmd: list[str], cwd: Path) -> Run:
     """Run ``cmd`` to completion; its wall time and peak RSS (from wait4, this child only)."""
     start = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     assert process.stderr is not None
     err = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -82,7 +84,9 @@ def measure(cmd: list[str], cwd: Path) -> Run:
 
 
 def median(runs: list[Run]) -> Figure:
-    return Figure(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs), len(runs))
+    return Figure(
+        statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs), len(runs)
+    )
 
 
 def repeat(times: int, setup: object, cmd: list[str], cwd: Path) -> Figure:
@@ -204,15 +208,37 @@ def verdict(value: float, target: float, below: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default=os.environ.get("BENCH_N") or "10,100,1000", help="site sizes (N), comma-separated")
-    parser.add_argument("--render-sizes", default=None, help="rendering sizes (default: the site sizes, plus 10000 when 1000 is among them)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure at N <= 100 (median); N >= 1000: one run")
-    parser.add_argument("--work", type=Path, default=None, help="folder for the synthetic projects (default: a temporary one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes",
+        default=os.environ.get("BENCH_N") or "10,100,1000",
+        help="site sizes (N), comma-separated",
+    )
+    parser.add_argument(
+        "--render-sizes",
+        default=None,
+        help="rendering sizes (default: the site sizes, plus 10000 when 1000 is among them)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per figure at N <= 100 (median); N >= 1000: one run",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for the synthetic projects (default: a temporary one)",
+    )
     args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",")})
-    render_sizes = sorted({int(s) for s in args.render_sizes.split(",")}) if args.render_sizes else (
-        sorted({*sizes, 10000}) if 1000 in sizes else sizes
+    render_sizes = (
+        sorted({int(s) for s in args.render_sizes.split(",")})
+        if args.render_sizes
+        else (sorted({*sizes, 10000}) if 1000 in sizes else sizes)
     )
     gen_files = has_gen_files()
 
@@ -220,8 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.repeat if n <= 100 else 1
 
     print(machine())
-    print(f"sizes: site {sizes}, rendering {render_sizes}; runs per figure: {args.repeat} at N <= 100, 1 above")
-    print(f"pages per environment: 2 (overview, runbook), plus the downloads; gen-files: {'yes' if gen_files else 'not installed'}")
+    print(
+        f"sizes: site {sizes}, rendering {render_sizes}; runs per figure: {args.repeat} at N <= 100, 1 above"
+    )
+    print(
+        f"pages per environment: 2 (overview, runbook), plus the downloads; gen-files: {'yes' if gen_files else 'not installed'}"
+    )
     started = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="runbook-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -231,15 +261,23 @@ def main(argv: list[str] | None = None) -> int:
     snapshot = work / "snapshot"
     shutil.rmtree(snapshot, ignore_errors=True)
     for folder in ("generator", "templates", "docs", "schema", "environments/certs"):
-        shutil.copytree(HERE.parent / folder, snapshot / folder, ignore=shutil.ignore_patterns("__pycache__", ".runbook*"))
+        shutil.copytree(
+            HERE.parent / folder,
+            snapshot / folder,
+            ignore=shutil.ignore_patterns("__pycache__", ".runbook*"),
+        )
     shutil.copy2(HERE.parent / "mkdocs.yml", snapshot / "mkdocs.yml")
     SOURCE[0] = snapshot
     ENV["PYTHONPATH"] = os.pathsep.join([str(snapshot), str(HERE)])
     rendering: dict[int, dict[str, Figure]] = {}
     site: dict[int, dict[str, Figure]] = {}
     try:
-        print("\n(a) rendering: runbook build vs the floor (C-loader YAML + the same templates, in memory)")
-        print(f"{'N':>6} | {'floor':>17} | {'build cold':>17} | {'build warm':>17} | {'edit one':>17} | cold/floor | warm/floor")
+        print(
+            "\n(a) rendering: runbook build vs the floor (C-loader YAML + the same templates, in memory)"
+        )
+        print(
+            f"{'N':>6} | {'floor':>17} | {'build cold':>17} | {'build warm':>17} | {'edit one':>17} | cold/floor | warm/floor"
+        )
         for n in render_sizes:
             r = rendering[n] = bench_rendering(work, n, times(n))
             print(
@@ -247,12 +285,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['cold'].seconds / r['floor'].seconds:9.2f}x | {r['warm'].seconds / r['floor'].seconds:9.2f}x",
                 flush=True,
             )
-        print("\n(b, c) site: mkdocs build with the plugin (cold caches) vs pre-rendered Markdown vs mkdocs-gen-files")
-        print(f"{'N':>6} | {'plugin cold':>17} | {'plugin warm':>17} | {'plugin edit one':>17} | {'pre-rendered':>17} | {'gen-files':>17}")
+        print(
+            "\n(b, c) site: mkdocs build with the plugin (cold caches) vs pre-rendered Markdown vs mkdocs-gen-files"
+        )
+        print(
+            f"{'N':>6} | {'plugin cold':>17} | {'plugin warm':>17} | {'plugin edit one':>17} | {'pre-rendered':>17} | {'gen-files':>17}"
+        )
         for n in sizes:
             s = site[n] = bench_site(work, n, times(n), gen_files)
             gen = str(s["gen-files"]) if "gen-files" in s else f"{'-':>17}"
-            print(f"{n:>6} | {s['plugin']} | {s['plugin warm']} | {s['plugin edit']} | {s['prerendered']} | {gen}", flush=True)
+            print(
+                f"{n:>6} | {s['plugin']} | {s['plugin warm']} | {s['plugin edit']} | {s['prerendered']} | {gen}",
+                flush=True,
+            )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -262,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     r = rendering[big]
     cold = r["cold"].seconds / r["floor"].seconds
     warm = r["warm"].seconds / r["floor"].seconds
-    print(f"ratio (a) runbook build / floor at N={big}: cold {cold:.2f}x ({verdict(cold, 1.5)}, target <= 1.5x), "
-          f"nothing changed {warm:.2f}x ({verdict(warm, 1.5)})")
+    print(
+        f"ratio (a) runbook build / floor at N={big}: cold {cold:.2f}x ({verdict(cold, 1.5)}, target <= 1.5x), "
+        f"nothing changed {warm:.2f}x ({verdict(warm, 1.5)})"
+    )
     mems = ", ".join(f"N={n}: {rendering[n]['cold'].peak_mb:.0f} MB" for n in render_sizes)
     print(f"ratio (a) memory of runbook build (cold) by N: {mems}")
     for n in sizes:
@@ -276,21 +323,36 @@ def main(argv: list[str] | None = None) -> int:
     if top // 10 in site:
         d = site[top]["plugin"].seconds / site[top // 10]["plugin"].seconds
         pre = site[top]["prerendered"].seconds / site[top // 10]["prerendered"].seconds
-        print(f"ratio (d) site build N={top} / N={top // 10}: plugin {d:.2f} ({verdict(d, 11)}, target <= 11); "
-              f"pre-rendered stock navigation {pre:.2f}")
+        print(
+            f"ratio (d) site build N={top} / N={top // 10}: plugin {d:.2f} ({verdict(d, 11)}, target <= 11); "
+            f"pre-rendered stock navigation {pre:.2f}"
+        )
     else:
         print(f"ratio (d) site build scaling: needs N={top} and N={top // 10} (run with both)")
-    e_build = rendering[top]["edit"].seconds / rendering[top]["cold"].seconds if top in rendering else float("nan")
+    e_build = (
+        rendering[top]["edit"].seconds / rendering[top]["cold"].seconds
+        if top in rendering
+        else float("nan")
+    )
     e_site = site[top]["plugin edit"].seconds / site[top]["plugin"].seconds
-    print(f"ratio (e) runbook build after editing one of N={top}: {e_build:.1%} of the full build "
-          f"({verdict(e_build, 0.05, below=True)}, target < 5%)")
-    print(f"ratio (e) site rebuild after editing one of N={top}: {e_site:.1%} of the full build "
-          f"({verdict(e_site, 0.10, below=True)}, target < 10%)")
+    print(
+        f"ratio (e) runbook build after editing one of N={top}: {e_build:.1%} of the full build "
+        f"({verdict(e_build, 0.05, below=True)}, target < 5%)"
+    )
+    print(
+        f"ratio (e) site rebuild after editing one of N={top}: {e_site:.1%} of the full build "
+        f"({verdict(e_site, 0.10, below=True)}, target < 10%)"
+    )
     peaks = site[top]
-    print("ratio (f) peak memory at N={}: plugin cold {:.0f} MB, plugin edit {:.0f} MB, pre-rendered {:.0f} MB{}".format(
-        top, peaks["plugin"].peak_mb, peaks["plugin edit"].peak_mb, peaks["prerendered"].peak_mb,
-        f", gen-files {peaks['gen-files'].peak_mb:.0f} MB" if "gen-files" in peaks else "",
-    ))
+    print(
+        "ratio (f) peak memory at N={}: plugin cold {:.0f} MB, plugin edit {:.0f} MB, pre-rendered {:.0f} MB{}".format(
+            top,
+            peaks["plugin"].peak_mb,
+            peaks["plugin edit"].peak_mb,
+            peaks["prerendered"].peak_mb,
+            f", gen-files {peaks['gen-files'].peak_mb:.0f} MB" if "gen-files" in peaks else "",
+        )
+    )
     return 0
 
 

@@ -37,13 +37,15 @@ def environment_yaml(i: int, *, title_suffix: str = "") -> str:
             "  oauth_certificate:\n"
             f"    subject: CN={sip}, O=Customer {i}\n"
             "    key_size: 2048\n"
-            f"    thumbprint: \"{i:040X}\"\n"
+            f'    thumbprint: "{i:040X}"\n'
             "    not_after: 2029-03-31\n"
         )
     front_ends = "".join(f"    - fe{k}.{name}.{domain}\n" for k in range(1 + i % 3))
     servers = "".join(f"    - ex{k}.{name}.{domain}\n" for k in range(1 + i % 2))
     if i % 2:
-        dns = f"dns:\n  zone: {domain}\n  autodiscover_record: a\n  address: 192.0.2.{i % 250 + 1}\n"
+        dns = (
+            f"dns:\n  zone: {domain}\n  autodiscover_record: a\n  address: 192.0.2.{i % 250 + 1}\n"
+        )
     else:
         dns = f"dns:\n  server: dc01.{domain}\n"
     return (
@@ -78,7 +80,14 @@ def environment_yaml(i: int, *, title_suffix: str = "") -> str:
     )
 
 
-def make_project(root: Path, n: int, *, with_docs: bool = True, change_requests: bool = False, source: Path | None = None) -> Path:
+def make_project(
+    root: Path,
+    n: int,
+    *,
+    with_docs: bool = True,
+    change_requests: bool = False,
+    source: Path | None = None,
+) -> Path:
     """Create a docs project with ``n`` synthetic environments in ``root``; return ``root``.
 
     Without ``change_requests`` the plugin leaves the PDFs out (and the build is not strict:
@@ -102,7 +111,9 @@ def make_project(root: Path, n: int, *, with_docs: bool = True, change_requests:
             shutil.copytree(repo / "docs" / "stylesheets", docs / "stylesheets", dirs_exist_ok=True)
     envs = root / "environments"
     (envs / "certs").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(repo / "environments" / "certs" / "contoso-oauth.cer", envs / "certs" / "contoso-oauth.cer")
+    shutil.copy2(
+        repo / "environments" / "certs" / "contoso-oauth.cer", envs / "certs" / "contoso-oauth.cer"
+    )
     for i in range(1, n + 1):
         (envs / f"{environment_name(i)}.yml").write_text(environment_yaml(i), "utf-8")
     return root

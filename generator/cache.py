@@ -28,7 +28,15 @@ import generator
 FOLDER = Path(".cache") / "runbook"
 # Bump when the shape of an entry changes.
 FORMAT = "runbook-cache-1"
-_DISTRIBUTIONS = ("jinja2", "markupsafe", "pydantic", "pydantic-core", "pyyaml", "cryptography", "idna")
+_DISTRIBUTIONS = (
+    "jinja2",
+    "markupsafe",
+    "pydantic",
+    "pydantic-core",
+    "pyyaml",
+    "cryptography",
+    "idna",
+)
 
 
 def hash_parts(*parts: bytes | str) -> str:
@@ -108,7 +116,9 @@ class Cache:
             # No fsync: after a power loss the worst case is a damaged cache, which is
             # detected here and started again; the docs themselves are written durably.
             db.execute("PRAGMA synchronous=OFF")
-            db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+            )
             db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
             db.commit()
         except BaseException:
@@ -144,7 +154,9 @@ class Cache:
             return
         data = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self._db.execute("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", (key, data))
+            self._db.execute(
+                "INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", (key, data)
+            )
         except sqlite3.Error:
             self._rollback()
             return
@@ -172,8 +184,12 @@ class Cache:
         try:
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
             self._db.execute("DELETE FROM keep")
-            self._db.executemany("INSERT OR IGNORE INTO keep (key) VALUES (?)", ((k,) for k in wanted))
-            removed = self._db.execute("DELETE FROM entries WHERE key NOT IN (SELECT key FROM keep)").rowcount
+            self._db.executemany(
+                "INSERT OR IGNORE INTO keep (key) VALUES (?)", ((k,) for k in wanted)
+            )
+            removed = self._db.execute(
+                "DELETE FROM entries WHERE key NOT IN (SELECT key FROM keep)"
+            ).rowcount
             self._db.commit()
             return int(removed)
         except sqlite3.Error:

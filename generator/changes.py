@@ -75,21 +75,31 @@ class ChangeSet:
         if not self.operational:
             detail = " (only the description or change details differ)" if self.differences else ""
             return f"Nothing operational changed compared with {self.against}{detail}: no command, setting or DNS record differs."
-        counts = Counter(d.kind for d in self.operational)
+        counts: Counter[str] = Counter(d.kind for d in self.operational)
         nouns = {"setting": "setting", "command": "command line", "dns": "DNS record"}
-        parts = [f"{counts[k]} {nouns[k]}{'' if counts[k] == 1 else 's'}" for k in nouns if counts[k]]
+        parts = [
+            f"{counts[k]} {nouns[k]}{'' if counts[k] == 1 else 's'}" for k in nouns if counts[k]
+        ]
         return f"Compared with {self.against}, {', '.join(parts)} changed, as listed below."
 
 
-def compare(jinja_env: jinja2.Environment, before: LoadedEnvironment, after: LoadedEnvironment, against: str) -> ChangeSet:
+def compare(
+    jinja_env: jinja2.Environment, before: LoadedEnvironment, after: LoadedEnvironment, against: str
+) -> ChangeSet:
     """The semantic differences between two versions of an environment."""
     found = [
         *_compare_settings(_settings(before), _settings(after)),
-        *_compare_commands(plan(jinja_env, context(before)), plan(jinja_env, context(after)), steps.specs(jinja_env)),
+        *_compare_commands(
+            plan(jinja_env, context(before)),
+            plan(jinja_env, context(after)),
+            steps.specs(jinja_env),
+        ),
         *_compare_records(context(before), context(after)),
     ]
     # Stable: settings by key, commands in procedure order, then records.
-    return ChangeSet(after.name, against, tuple(sorted(found, key=lambda d: list(KIND_TITLES).index(d.kind))))
+    return ChangeSet(
+        after.name, against, tuple(sorted(found, key=lambda d: list(KIND_TITLES).index(d.kind)))
+    )
 
 
 def _settings(env: LoadedEnvironment) -> dict[str, Any]:
@@ -100,8 +110,10 @@ def _settings(env: LoadedEnvironment) -> dict[str, Any]:
     if env.certificate is not None:
         cert = env.certificate
         data["lync"]["oauth_certificate (read from file)"] = {
-            "subject": cert.subject, "key_size": cert.key_size,
-            "thumbprint": cert.thumbprint, "not_after": cert.not_after.date().isoformat(),
+            "subject": cert.subject,
+            "key_size": cert.key_size,
+            "thumbprint": cert.thumbprint,
+            "not_after": cert.not_after.date().isoformat(),
         }
     return dict(_flatten(data, ""))
 
@@ -130,7 +142,13 @@ def _compare_settings(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Diff
                 if item not in a_items:
                     yield Difference(kind, key, "added", None, str(item))
             if sorted(map(str, a_items)) == sorted(map(str, b_items)):
-                yield Difference(kind, f"{key} (order)", "changed", ", ".join(map(str, a_items)), ", ".join(map(str, b_items)))
+                yield Difference(
+                    kind,
+                    f"{key} (order)",
+                    "changed",
+                    ", ".join(map(str, a_items)),
+                    ", ".join(map(str, b_items)),
+                )
         elif a is None:
             yield Difference(kind, key, "added", None, str(b))
         elif b is None:
@@ -139,14 +157,16 @@ def _compare_settings(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Diff
             yield Difference(kind, key, "changed", str(a), str(b))
 
 
-def _compare_commands(old: list[PlannedStep], new: list[PlannedStep], specs: tuple[steps.StepSpec, ...]) -> Iterator[Difference]:
+def _compare_commands(
+    old: list[PlannedStep], new: list[PlannedStep], specs: tuple[steps.StepSpec, ...]
+) -> Iterator[Difference]:
     def lines(planned: list[PlannedStep]) -> dict[tuple[str, str], list[str]]:
         return {(s.number, p): s.lines(p) for s in planned for p in PHASES if s.lines(p)}
 
     headings = {s.number: s.heading for s in (*old, *new)}
     order = [s.number for s in specs]
     a, b = lines(old), lines(new)
-    for key in sorted(a.keys() | b.keys(), key=lambda k: (order.index(k[0]), PHASES.index(k[1]))):  # type: ignore[arg-type]
+    for key in sorted(a.keys() | b.keys(), key=lambda k: (order.index(k[0]), PHASES.index(k[1]))):
         number, phase = key
         subject = f"{headings[number]} {PHASE_NAMES[phase]}"
         before, after = a.get(key, []), b.get(key, [])
@@ -165,7 +185,9 @@ def _compare_commands(old: list[PlannedStep], new: list[PlannedStep], specs: tup
 def _compare_records(old: PageContext, new: PageContext) -> Iterator[Difference]:
     def records(ctx: PageContext) -> dict[str, str]:
         r = ctx.facts.record
-        return {f"{r.fqdn} {r.type}": f"{r.fqdn}. {r.ttl} IN {r.type} {r.data}{'.' if r.type == 'CNAME' else ''} (zone {r.zone})"}
+        return {
+            f"{r.fqdn} {r.type}": f"{r.fqdn}. {r.ttl} IN {r.type} {r.data}{'.' if r.type == 'CNAME' else ''} (zone {r.zone})"
+        }
 
     a, b = records(old), records(new)
     for key in sorted(a.keys() | b.keys()):
@@ -209,7 +231,9 @@ def previous_from_file(path: Path, project: Path, today: dt.date) -> LoadedEnvir
     return env
 
 
-def previous_from_git(current: LoadedEnvironment, project: Path, rev: str, today: dt.date) -> LoadedEnvironment:
+def previous_from_git(
+    current: LoadedEnvironment, project: Path, rev: str, today: dt.date
+) -> LoadedEnvironment:
     """Load ``environments/<name>.yml`` (and its certificate file) as it was at git revision ``rev``."""
     rel = current.path.resolve().relative_to(project.resolve()).as_posix()
     if rev.startswith("-"):
@@ -233,7 +257,11 @@ def previous_from_git(current: LoadedEnvironment, project: Path, rev: str, today
                     (root / cert_rel).write_bytes(data)
         env, diagnostics = loading.load(target, root, today)
         shown = f"{rev}:{rel}"
-        errors = [Diagnostic(shown, d.line, d.column, d.message, d.severity) for d in diagnostics if d.severity == "error"]
+        errors = [
+            Diagnostic(shown, d.line, d.column, d.message, d.severity)
+            for d in diagnostics
+            if d.severity == "error"
+        ]
         if env is None:
             raise InputError(errors)
         return LoadedEnvironment(current.name, current.path, env.spec, env.certificate, None, ())
@@ -243,14 +271,18 @@ def _git_show(project: Path, rev: str, rel: str) -> bytes:
     try:
         result = subprocess.run(
             ["git", "-C", str(project), "show", f"{rev}:./{rel}"],
-            capture_output=True, check=False, timeout=60,
+            capture_output=True,
+            check=False,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RunbookError(f"cannot run git: {exc}") from None
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = reason[-1] if reason else "git show failed"
-        raise RunbookError(f"cannot read {rel} at git revision {rev!r}: {detail.removeprefix('fatal: ')}")
+        raise RunbookError(
+            f"cannot read {rel} at git revision {rev!r}: {detail.removeprefix('fatal: ')}"
+        )
     return result.stdout
 
 
@@ -263,7 +295,6 @@ def _certificate_file(text: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-
 def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
     """The environment ``name`` of the project at ``root``; :class:`InputError` if there is no
     such (valid) environment."""
@@ -272,11 +303,20 @@ def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
         names.environment_name(name)
     except ValueError as exc:
         raise InputError([Diagnostic(loading.display_path(folder), 1, 1, str(exc))]) from None
-    path = next((folder / f"{name}{suffix}" for suffix in loading.SUFFIXES if (folder / f"{name}{suffix}").is_file()), None)
+    path = next(
+        (
+            folder / f"{name}{suffix}"
+            for suffix in loading.SUFFIXES
+            if (folder / f"{name}{suffix}").is_file()
+        ),
+        None,
+    )
     if path is None:
         known = sorted(p.stem for p in loading.discover(root))
         hint = f" (known: {', '.join(known)})" if known else ""
-        raise InputError([Diagnostic(loading.display_path(folder), 1, 1, f"no environment named {name!r}{hint}")])
+        raise InputError(
+            [Diagnostic(loading.display_path(folder), 1, 1, f"no environment named {name!r}{hint}")]
+        )
     env, diagnostics = loading.load(path, root, today)
     if env is None:
         raise InputError(diagnostics)

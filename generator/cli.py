@@ -10,15 +10,15 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from click.shell_completion import CompletionItem
 
 from generator import __version__, names, scaffold, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
-from generator.model import EnvironmentSpec
 from generator.loading import discover
+from generator.model import EnvironmentSpec
 from generator.project import Project, build, load_project
 from generator.writing import write_atomic
 
@@ -35,7 +35,9 @@ def _handle_errors(func: F) -> F:
             _print_diagnostics(exc.diagnostics)
             sys.exit(1)
         except RunbookError as exc:
-            click.echo(f"{click.style('error:', fg='red', bold=True)} {exc}", err=True, color=_color())
+            click.echo(
+                f"{click.style('error:', fg='red', bold=True)} {exc}", err=True, color=_color()
+            )
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -64,7 +66,9 @@ def say(message: str, *, level: int = 0) -> None:
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     # Diagnostics are printed even with --quiet: they are the point of the command.
     for d in sorted(diagnostics):
-        where = click.style(f"{d.path}:{d.line}:{d.column}:", bold=True, fg="red" if d.severity == "error" else None)
+        where = click.style(
+            f"{d.path}:{d.line}:{d.column}:", bold=True, fg="red" if d.severity == "error" else None
+        )
         kind = click.style(" warning:", fg="yellow", bold=True) if d.severity == "warning" else ""
         click.echo(f"{where}{kind} {d.message}", err=True, color=_color())
 
@@ -76,11 +80,29 @@ def output_options(func: F) -> F:
         if value:
             ctx.meta["runbook.verbosity"] = value
 
-    func = click.option("-q", "--quiet", "verbosity", flag_value=-1, expose_value=False, callback=set_verbosity, help="Print only errors and warnings.")(func)
-    return click.option("-v", "--verbose", "verbosity", flag_value=1, expose_value=False, callback=set_verbosity, help="Also print each file written and each cache hit.")(func)
+    func = click.option(
+        "-q",
+        "--quiet",
+        "verbosity",
+        flag_value=-1,
+        expose_value=False,
+        callback=set_verbosity,
+        help="Print only errors and warnings.",
+    )(func)
+    return click.option(
+        "-v",
+        "--verbose",
+        "verbosity",
+        flag_value=1,
+        expose_value=False,
+        callback=set_verbosity,
+        help="Also print each file written and each cache hit.",
+    )(func)
 
 
-def _complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def _complete_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
     """Shell completion: the environment names of the project (``--project`` or here)."""
     project = Path(ctx.params.get("project") or ".")
     return [CompletionItem(p.stem) for p in discover(project) if p.stem.startswith(incomplete)]
@@ -104,7 +126,13 @@ def main() -> None:
 @main.command()
 @project_option
 @output_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", help="json: one object per diagnostic, for CI annotations.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: one object per diagnostic, for CI annotations.",
+)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @_handle_errors
 def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None:
@@ -112,22 +140,45 @@ def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None
     envs, diagnostics = load_project(Project(project), files)
     errors = [d for d in diagnostics if d.severity == "error"]
     if output_format == "json":
-        click.echo(json.dumps([{
-            "file": d.path, "line": d.line, "column": d.column,
-            "severity": d.severity, "message": d.message,
-        } for d in sorted(diagnostics)], indent=1))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "file": d.path,
+                        "line": d.line,
+                        "column": d.column,
+                        "severity": d.severity,
+                        "message": d.message,
+                    }
+                    for d in sorted(diagnostics)
+                ],
+                indent=1,
+            )
+        )
     else:
         _print_diagnostics(diagnostics)
         checked = len(files) or len(envs) + len({d.path for d in errors})
-        say(f"{checked} file(s) checked: {len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)")
+        say(
+            f"{checked} file(s) checked: {len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
+        )
     sys.exit(1 if errors else 0)
 
 
 @main.command("build")
 @project_option
 @output_options
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 and list the files that are stale or missing.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for a large cold build (default: RUNBOOK_JOBS, else one per CPU).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 and list the files that are stale or missing.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for a large cold build (default: RUNBOOK_JOBS, else one per CPU).",
+)
 @click.argument("names", nargs=-1, shell_complete=_complete_names)
 @_handle_errors
 def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str, ...]) -> None:
@@ -135,8 +186,16 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
     total = len(discover(project))
     # A progress bar only where someone watches: a terminal, not --quiet, a long build.
     if total >= PROGRESS_FROM and _verbosity() >= 0 and sys.stderr.isatty():
-        with click.progressbar(length=total, label="Rendering environments", file=sys.stderr, color=_color()) as bar:
-            report, diagnostics = build(Project(project), names, check=check, jobs=jobs, progress=lambda _name: bar.update(1))
+        with click.progressbar(
+            length=total, label="Rendering environments", file=sys.stderr, color=_color()
+        ) as bar:
+            report, diagnostics = build(
+                Project(project),
+                names,
+                check=check,
+                jobs=jobs,
+                progress=lambda _name: bar.update(1),
+            )
     else:
         report, diagnostics = build(Project(project), names, check=check, jobs=jobs)
     _print_diagnostics([d for d in diagnostics if d.severity == "warning"])
@@ -145,7 +204,9 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
         for path in report.stale:
             click.echo(f"stale: {out / path}", err=True)
         if report.stale:
-            click.echo(f"{len(report.stale)} generated file(s) are stale: run `runbook build`", err=True)
+            click.echo(
+                f"{len(report.stale)} generated file(s) are stale: run `runbook build`", err=True
+            )
             sys.exit(1)
         say("generated docs are up to date")
         return
@@ -153,25 +214,49 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
         say(f"wrote {out / path}", level=1)
     for path in report.removed:
         say(f"removed {out / path}", level=1)
-    say(f"{len(report.written)} written, {len(report.removed)} removed, {len(report.unchanged)} unchanged in {out}")
+    say(
+        f"{len(report.written)} written, {len(report.removed)} removed, {len(report.unchanged)} unchanged in {out}"
+    )
 
 
 @main.command("change-request")
 @project_option
 @output_options
 @click.argument("name", shell_complete=_complete_names)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF to write.")
-@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
-@click.option("--since", metavar="REV", help="Show what changed since this git revision of the project.")
-@click.option("--previous", type=click.Path(dir_okay=False, path_type=Path), help="Show what changed compared with this environment file.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The PDF to write.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size.",
+)
+@click.option(
+    "--since", metavar="REV", help="Show what changed since this git revision of the project."
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Show what changed compared with this environment file.",
+)
 @_handle_errors
-def change_request_command(project: Path, name: str, output: Path, paper: str, since: str | None, previous: Path | None) -> None:
+def change_request_command(
+    project: Path, name: str, output: Path, paper: str, since: str | None, previous: Path | None
+) -> None:
     """Write the printable change-request PDF of environment NAME."""
     from generator import pdf
 
     if since is not None and previous is not None:
         raise click.UsageError("give --since or --previous, not both")
-    data, env, changes = pdf.change_request(project, name, paper=paper, since=since, previous=previous)  # type: ignore[arg-type]
+    data, env, changes = pdf.change_request(
+        project, name, paper=cast(pdf.Paper, paper), since=since, previous=previous
+    )
     _print_diagnostics(list(env.warnings))
     pdf.write_atomically(output, data)
     say(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}")
@@ -180,8 +265,14 @@ def change_request_command(project: Path, name: str, output: Path, paper: str, s
 @main.command("diff")
 @project_option
 @click.argument("name", shell_complete=_complete_names)
-@click.option("--since", metavar="REV", help="Compare with the environment as it was at this git revision.")
-@click.option("--previous", type=click.Path(dir_okay=False, path_type=Path), help="Compare with this environment file.")
+@click.option(
+    "--since", metavar="REV", help="Compare with the environment as it was at this git revision."
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare with this environment file.",
+)
 @_handle_errors
 def diff_command(project: Path, name: str, since: str | None, previous: Path | None) -> None:
     """Print what changes in environment NAME: settings, commands and DNS records."""
@@ -193,7 +284,14 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
         raise click.UsageError("give exactly one of --since REV or --previous FILE")
     today = dt.date.today()
     env = changes.load_named(project, name, today)
-    found = changes.changes_for(pdf.make_jinja_env(project / "templates"), project, env, today, since=since, previous=previous)
+    found = changes.changes_for(
+        pdf.make_jinja_env(project / "templates"),
+        project,
+        env,
+        today,
+        since=since,
+        previous=previous,
+    )
     assert found is not None
     _print_diagnostics(list(env.warnings))
     click.echo(changes.format_text(found), nl=False)
@@ -209,7 +307,9 @@ def schema() -> None:
 
 def _wizard_options(func: F) -> F:
     for question in reversed(wizard.QUESTIONS):
-        func = click.option(question.flag, question.key, default=None, help=question.prompt + ".")(func)
+        func = click.option(question.flag, question.key, default=None, help=question.prompt + ".")(
+            func
+        )
     return func
 
 
@@ -233,7 +333,11 @@ def new_command(project: Path, name: str, **given: str | None) -> None:
     def ask(question: wizard.Question, default: str | None, error: str | None) -> str:
         if error:
             click.echo(f"  {error}", err=True)
-        return str(click.prompt(question.prompt, default=default, show_default=default is not None, err=True))
+        return str(
+            click.prompt(
+                question.prompt, default=default, show_default=default is not None, err=True
+            )
+        )
 
     try:
         answers = wizard.resolve(given, ask if interactive else None)
@@ -263,7 +367,9 @@ def init_command(directory: Path) -> None:
     files = scaffold.init(directory)
     for path in files:
         say(f"created {path}", level=1)
-    say(f"created {len(files)} files in {directory}; next: cd {directory} && runbook build && mkdocs serve")
+    say(
+        f"created {len(files)} files in {directory}; next: cd {directory} && runbook build && mkdocs serve"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

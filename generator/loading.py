@@ -100,10 +100,17 @@ def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list
         if display_path(path) not in reported and certificates.holds_private_key(data):
             marker = data.find(b"-----BEGIN")
             line = data.count(b"\n", 0, marker) + 1 if marker >= 0 else 1
-            found.append(Diagnostic(display_path(path), line, 1, (
-                f"this file holds a private key; {certificates.PRIVATE_KEY_REASON}. Delete it "
-                "(and from the repository's history, if it was committed)"
-            )))
+            found.append(
+                Diagnostic(
+                    display_path(path),
+                    line,
+                    1,
+                    (
+                        f"this file holds a private key; {certificates.PRIVATE_KEY_REASON}. Delete it "
+                        "(and from the repository's history, if it was committed)"
+                    ),
+                )
+            )
     return found
 
 
@@ -122,10 +129,16 @@ def load(
     except ValueError as exc:
         found.append(at(Position(1, 1), str(exc)))
     if path.is_symlink() and not path.resolve().is_relative_to(project.resolve()):
-        return None, [*found, at(Position(1, 1), (
-            f"is a symbolic link to {path.resolve()}, outside the project folder; copy the "
-            "environment file into the project instead"
-        ))]
+        return None, [
+            *found,
+            at(
+                Position(1, 1),
+                (
+                    f"is a symbolic link to {path.resolve()}, outside the project folder; copy the "
+                    "environment file into the project instead"
+                ),
+            ),
+        ]
     try:
         with path.open("rb") as stream:
             raw = stream.read(yamlsource.MAX_BYTES + 1)

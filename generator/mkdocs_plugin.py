@@ -21,14 +21,14 @@ from generator.sitecache import PageCache
 log = logging.getLogger("mkdocs.plugins.runbook")
 
 
-class RunbookConfig(base.Config):
+class RunbookConfig(base.Config):  # type: ignore[no-untyped-call]
     """Plugin options. ``change_requests: false`` leaves the PDFs out (the benchmarks use it to
     time the pages alone)."""
 
     change_requests = config_options.Type(bool, default=True)
 
 
-class RunbookPlugin(BasePlugin[RunbookConfig]):
+class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
     """Adds every environment's generated pages and downloads to the site as virtual files."""
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
@@ -42,7 +42,9 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             raise PluginError(f"runbook: invalid environment files:\n{exc}") from None
         except RunbookError as exc:
             raise PluginError(f"runbook: {exc}") from None
-        generated_files: dict[str, str | bytes] = {str(OUTPUT / rel): text for rel, text in generated.items()}
+        generated_files: dict[str, str | bytes] = {
+            str(OUTPUT / rel): text for rel, text in generated.items()
+        }
         if self.config.change_requests:
             generated_files.update(self._change_requests(project, envs))
         for src_uri, content in sorted(generated_files.items()):
@@ -59,7 +61,9 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         return nav
 
     @event_priority(-100)  # last: cache the Markdown as every plugin left it
-    def on_page_markdown(self, markdown: str, *, page: Any, config: MkDocsConfig, files: Files) -> str:
+    def on_page_markdown(
+        self, markdown: str, *, page: Any, config: MkDocsConfig, files: Files
+    ) -> str:
         return self.pages.before_render(markdown, page)
 
     @event_priority(100)  # first: other plugins see the restored HTML
@@ -86,7 +90,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         except RunbookError as exc:
             raise PluginError(f"runbook: change request: {exc}") from None
         built = sum(1 for _, cached in pdfs.values() if not cached)
-        log.info("runbook: %d change-request PDF(s), %d built, %d from cache", len(pdfs), built, len(pdfs) - built)
+        log.info(
+            "runbook: %d change-request PDF(s), %d built, %d from cache",
+            len(pdfs),
+            built,
+            len(pdfs) - built,
+        )
         return {str(OUTPUT / rel): data for rel, (data, _) in pdfs.items()}
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:

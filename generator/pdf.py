@@ -57,7 +57,9 @@ def source_date(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
     if not value:
         return None
     if not value.isdigit():
-        raise RunbookError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not {value!r}")
+        raise RunbookError(
+            f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not {value!r}"
+        )
     return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
 
 
@@ -111,9 +113,14 @@ def render_html(
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
     try:
         html = jinja_env.get_template(TEMPLATE).render(
-            ctx=ctx, steps=steps, changes=changes, paper=PAPERS[paper], created=stamp,
+            ctx=ctx,
+            steps=steps,
+            changes=changes,
+            paper=PAPERS[paper],
+            created=stamp,
             # As an image, not inline SVG: WeasyPrint draws it ~0.15 s faster.
-            topology="data:image/svg+xml;base64," + base64.b64encode(environment_svg(env).encode("utf-8")).decode("ascii"),
+            topology="data:image/svg+xml;base64,"
+            + base64.b64encode(environment_svg(env).encode("utf-8")).decode("ascii"),
         )
     except jinja2.TemplateError as exc:
         raise TemplateError(f"templates/{TEMPLATE}: {exc}") from None
@@ -132,7 +139,9 @@ def cache_key(document: Document) -> str:
     """The cache key of a document: its HTML and the WeasyPrint version."""
     import weasyprint
 
-    return hashlib.sha256(f"weasyprint {weasyprint.__version__}\n{document.html}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"weasyprint {weasyprint.__version__}\n{document.html}".encode()
+    ).hexdigest()
 
 
 def cached_pdf(document: Document, cache_dir: Path) -> tuple[bytes, bool]:
@@ -180,7 +189,7 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-class _quiet_weasyprint:  # noqa: N801 - used as a context manager, reads like one
+class _quiet_weasyprint:
     """WeasyPrint logs CSS and layout problems instead of raising: our own template must
     have none, so any warning it logs becomes a :class:`TemplateError`."""
 
@@ -194,8 +203,9 @@ class _quiet_weasyprint:  # noqa: N801 - used as a context manager, reads like o
         self.logger.removeHandler(self.handler)
         self.logger.propagate = self.propagate
         if kind is None and self.handler.messages:
-            raise TemplateError(f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(self.handler.messages))
-
+            raise TemplateError(
+                f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(self.handler.messages)
+            )
 
 
 def change_request(
@@ -214,11 +224,15 @@ def change_request(
     jinja_env = make_jinja_env(root / "templates")
     env = load_named(root, name, today)
     changes = changes_for(jinja_env, root, env, today, since=since, previous=previous)
-    document = render_html(jinja_env, env, paper=paper, changes=changes, created=source_date(environ))
+    document = render_html(
+        jinja_env, env, paper=paper, changes=changes, created=source_date(environ)
+    )
     return write_pdf(document), env, changes
 
 
-def site_pdfs(root: Path, envs: list[LoadedEnvironment], environ: Mapping[str, str] | None = None) -> dict[str, tuple[bytes, bool]]:
+def site_pdfs(
+    root: Path, envs: list[LoadedEnvironment], environ: Mapping[str, str] | None = None
+) -> dict[str, tuple[bytes, bool]]:
     """Each environment's change-request PDF for the site, {file name below the
     environment's folder: (bytes, from cache)}; cached under ``.cache/runbook/pdf/`` of the
     project by the hash of the HTML, so an unchanged environment is not laid out again."""

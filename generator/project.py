@@ -23,7 +23,14 @@ from typing import Any
 
 from generator import cache, certificates, rendering, writing
 from generator.errors import Diagnostic, InputError
-from generator.loading import LoadedEnvironment, discover, display_path, load, load_all, private_key_files
+from generator.loading import (
+    LoadedEnvironment,
+    discover,
+    display_path,
+    load,
+    load_all,
+    private_key_files,
+)
 
 OUTPUT = PurePosixPath("environments")
 # Fewer cache misses than this are loaded and rendered in the build's own process: starting
@@ -65,7 +72,9 @@ class Generated:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def load_project(project: Project, paths: Sequence[Path] = (), today: dt.date | None = None) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
+def load_project(
+    project: Project, paths: Sequence[Path] = (), today: dt.date | None = None
+) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
     """Load the given environment files (default: all of the project), with diagnostics."""
     files = list(paths) or discover(project.root)
     return load_all(files, project.root, today or dt.date.today())
@@ -76,7 +85,13 @@ def render(project: Project, envs: list[LoadedEnvironment]) -> dict[PurePosixPat
     return rendering.render_all(project.templates, envs)
 
 
-def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | None = None, use_cache: bool = True) -> Generated:
+def generate(
+    project: Project,
+    only: Sequence[str] = (),
+    *,
+    today: dt.date | None = None,
+    use_cache: bool = True,
+) -> Generated:
     """Load and render the project's environments, reusing cached results whose inputs match.
 
     ``only`` limits rendering to the named environments; every environment is loaded (the
@@ -101,7 +116,15 @@ def generate(project: Project, only: Sequence[str] = (), *, today: dt.date | Non
     return result
 
 
-def build(project: Project, only: Sequence[str] = (), *, check: bool = False, today: dt.date | None = None, jobs: int | None = None, progress: Callable[[str], None] | None = None) -> tuple[writing.WriteReport, list[Diagnostic]]:
+def build(
+    project: Project,
+    only: Sequence[str] = (),
+    *,
+    check: bool = False,
+    today: dt.date | None = None,
+    jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[writing.WriteReport, list[Diagnostic]]:
     """Load every environment, render, and write (or, with ``check``, compare) the docs.
 
     ``only`` limits rendering to the named environments (the catalogue is always rebuilt);
@@ -117,7 +140,9 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
     diagnostics: list[Diagnostic] = []
     try:
         items = []
-        for item in run.environments(diagnostics, jobs=jobs if jobs is not None else _default_jobs()):
+        for item in run.environments(
+            diagnostics, jobs=jobs if jobs is not None else _default_jobs()
+        ):
             items.append(item)
             if progress is not None:
                 progress(item[0].name)
@@ -127,7 +152,12 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
         known = {env.name for env, _, _ in items}
         unknown = [name for name in only if name not in known]
         if unknown:
-            raise InputError([Diagnostic(str(project.environments), 1, 1, f"no environment named {name!r}") for name in unknown])
+            raise InputError(
+                [
+                    Diagnostic(str(project.environments), 1, 1, f"no environment named {name!r}")
+                    for name in unknown
+                ]
+            )
         catalogue = {str(rel): text.encode("utf-8") for rel, text in run.catalogue(items).items()}
         digests = {rel: writing.digest(data) for rel, data in catalogue.items()}
         owner: dict[str, tuple[LoadedEnvironment, str]] = {}
@@ -142,7 +172,10 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
                 return catalogue[rel]
             env, key = owner[rel]
             if current["key"] != key:  # files come in name order: one environment at a time
-                current["key"], current["files"] = key, {str(p): t for p, t in run.files(key, env).items()}
+                current["key"], current["files"] = (
+                    key,
+                    {str(p): t for p, t in run.files(key, env).items()},
+                )
             return str(current["files"][rel]).encode("utf-8")
 
         keep: frozenset[str] = frozenset()
@@ -150,7 +183,9 @@ def build(project: Project, only: Sequence[str] = (), *, check: bool = False, to
             manifest = writing.read_manifest(project.output)
             keep = frozenset(rel for rel in manifest if rel.split("/")[0] in known - set(only))
         if check:
-            report = writing.sync(project.output, digests=digests, fetch=fetch, keep=keep, dry_run=True)
+            report = writing.sync(
+                project.output, digests=digests, fetch=fetch, keep=keep, dry_run=True
+            )
         else:
             with writing.locked(project.output):
                 report = writing.sync(project.output, digests=digests, fetch=fetch, keep=keep)
@@ -179,7 +214,11 @@ class _Run:
         self.project = project
         self.today = today
         self.store = cache.Cache(project.root, "environments") if use_cache else None
-        self.base = cache.hash_parts(cache.generator_fingerprint(), cache.folder_fingerprint(project.templates), today.isoformat())
+        self.base = cache.hash_parts(
+            cache.generator_fingerprint(),
+            cache.folder_fingerprint(project.templates),
+            today.isoformat(),
+        )
         self.rendered: list[str] = []
         self._jinja_env: Any = None
         self._memory: dict[str, dict[PurePosixPath, str]] = {}  # files not in the cache
@@ -188,7 +227,9 @@ class _Run:
         self._jinja_env = self._jinja_env or rendering.make_jinja_env(self.project.templates)
         return self._jinja_env
 
-    def environments(self, diagnostics: list[Diagnostic], jobs: int = 1) -> Iterator[tuple[LoadedEnvironment, str, dict[str, str]]]:
+    def environments(
+        self, diagnostics: list[Diagnostic], jobs: int = 1
+    ) -> Iterator[tuple[LoadedEnvironment, str, dict[str, str]]]:
         """Each valid environment with its cache key and {file: digest}; diagnostics appended.
 
         With ``jobs`` > 1 and enough cache misses, the misses are loaded and rendered in that
@@ -202,7 +243,9 @@ class _Run:
         made = self._make(misses, jobs)
         for path, data, key, entry in lookups:
             if entry is not None:
-                diagnostics.extend(dataclasses.replace(d, path=display_path(path)) for d in entry["warnings"])
+                diagnostics.extend(
+                    dataclasses.replace(d, path=display_path(path)) for d in entry["warnings"]
+                )
                 yield entry["env"], key, entry["digests"]
                 continue
             env, found, files = next(made)
@@ -210,7 +253,9 @@ class _Run:
             if env is None or files is None:
                 continue
             self.rendered.append(env.name)
-            digests = {str(rel): writing.digest(text.encode("utf-8")) for rel, text in files.items()}
+            digests = {
+                str(rel): writing.digest(text.encode("utf-8")) for rel, text in files.items()
+            }
             if self.store is not None and path.read_bytes() == data and _certificate_unchanged(env):
                 self.store.put(key + ":files", {str(rel): text for rel, text in files.items()})
                 self.store.put(key, _entry(env, found, digests))
@@ -218,19 +263,26 @@ class _Run:
                 self._memory[key] = files
             yield env, key, digests
 
-    def _make(self, paths: list[Path], jobs: int) -> Iterator[tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]]:
+    def _make(
+        self, paths: list[Path], jobs: int
+    ) -> Iterator[
+        tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]
+    ]:
         """Load and render ``paths``, in order: here, or in worker processes when it pays."""
         if jobs <= 1 or len(paths) < PARALLEL_MIN:
             for path in paths:
                 yield _load_and_render(path, self.project, self.today, self.jinja_env())
             return
         chunk = max(16, min(64, len(paths) // (jobs * 8)))
-        batches = iter([paths[i:i + chunk] for i in range(0, len(paths), chunk)])
-        context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
+        batches = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
+        context = multiprocessing.get_context(
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
             # A bounded window of batches in flight: results wait in memory only that long.
             window = collections.deque(
-                pool.submit(_make_batch, batch, self.project, self.today) for batch in itertools.islice(batches, 2 * jobs)
+                pool.submit(_make_batch, batch, self.project, self.today)
+                for batch in itertools.islice(batches, 2 * jobs)
             )
             while window:
                 results = window.popleft().result()
@@ -248,7 +300,9 @@ class _Run:
             return {PurePosixPath(rel): str(text) for rel, text in stored.items()}
         return rendering.render_environment(self.jinja_env(), env)
 
-    def catalogue(self, items: list[tuple[LoadedEnvironment, str, dict[str, str]]]) -> dict[PurePosixPath, str]:
+    def catalogue(
+        self, items: list[tuple[LoadedEnvironment, str, dict[str, str]]]
+    ) -> dict[PurePosixPath, str]:
         """``index.md``, the catalogue of all environments (cached under all their keys)."""
         key = cache.hash_parts(self.base, "catalogue", *(k for _, k, _ in items))
         stored = self.store.get(key) if self.store is not None else None
@@ -267,23 +321,32 @@ class _Run:
         self.store.close()
 
 
-def _load_and_render(path: Path, project: Project, today: dt.date, jinja_env: Any) -> tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]:
+def _load_and_render(
+    path: Path, project: Project, today: dt.date, jinja_env: Any
+) -> tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]:
     env, found = load(path, project.root, today)
     if env is None:
         return None, found, None
     return env, found, rendering.render_environment(jinja_env, env)
 
 
-def _make_batch(paths: list[Path], project: Project, today: dt.date) -> list[tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]]:
+def _make_batch(
+    paths: list[Path], project: Project, today: dt.date
+) -> list[tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]]:
     """A worker's share of :meth:`_Run._make` (a module-level function: it is pickled)."""
     jinja_env = rendering.make_jinja_env(project.templates)
     return [_load_and_render(path, project, today, jinja_env) for path in paths]
 
 
-def _entry(env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str]) -> dict[str, Any]:
+def _entry(
+    env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str]
+) -> dict[str, Any]:
     certificate = None
     if env.certificate_path is not None:
-        certificate = (str(env.certificate_path), hashlib.sha256(env.certificate_path.read_bytes()).hexdigest())
+        certificate = (
+            str(env.certificate_path),
+            hashlib.sha256(env.certificate_path.read_bytes()).hexdigest(),
+        )
     return {"env": env, "warnings": list(found), "digests": digests, "certificate": certificate}
 
 

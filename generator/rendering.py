@@ -58,7 +58,9 @@ def markdown_text(value: object) -> str:
     text = _LINE_BREAKS.sub(" ", str(value))
     # Controls, surrogates and noncharacters become spaces: YAML front matter (the page title)
     # refuses them, and a reader can't see them.
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs", "Cn") else ch for ch in text).strip()
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cs", "Cn") else ch for ch in text
+    ).strip()
     # Leading blanks would make an indented code block; stripped, the text is one paragraph.
     return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
 
@@ -110,7 +112,9 @@ def make_jinja_env(templates: Path) -> jinja2.Environment:
     jinja_env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2",), default_for_string=False, default=False
+        ),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -122,7 +126,10 @@ def make_jinja_env(templates: Path) -> jinja2.Environment:
 
 def context(env: LoadedEnvironment) -> PageContext:
     """The one typed context of an environment's templates."""
-    files = {key.split("}-")[-1].replace(".", "_"): key.format(name=env.name) for key in (*SCRIPTS, *DOWNLOADS, DIAGRAM)}
+    files = {
+        key.split("}-")[-1].replace(".", "_"): key.format(name=env.name)
+        for key in (*SCRIPTS, *DOWNLOADS, DIAGRAM)
+    }
     return PageContext(
         name=env.name,
         env=env.spec,
@@ -143,7 +150,9 @@ def _expires(env: LoadedEnvironment) -> Any:
     return stated.not_after if stated is not None else None
 
 
-def render_environment(jinja_env: jinja2.Environment, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
+def render_environment(
+    jinja_env: jinja2.Environment, env: LoadedEnvironment
+) -> dict[PurePosixPath, str]:
     """Render one environment's pages and downloads, keyed by path below docs/environments/."""
     ctx = context(env)
     out: dict[PurePosixPath, str] = {}
@@ -153,17 +162,25 @@ def render_environment(jinja_env: jinja2.Environment, env: LoadedEnvironment) ->
     planned = plan(jinja_env, ctx)
     for target, kind in SCRIPTS.items():
         out[base / target.format(name=env.name)] = _render(
-            jinja_env, SCRIPT_TEMPLATE, ctx=ctx, kind=kind, steps=[s for s in planned if s.kind == kind]
+            jinja_env,
+            SCRIPT_TEMPLATE,
+            ctx=ctx,
+            kind=kind,
+            steps=[s for s in planned if s.kind == kind],
         )
     out[base / DIAGRAM.format(name=env.name)] = environment_svg(env)
     return out
 
 
-def render_catalogue(jinja_env: jinja2.Environment, envs: Iterable[LoadedEnvironment]) -> dict[PurePosixPath, str]:
+def render_catalogue(
+    jinja_env: jinja2.Environment, envs: Iterable[LoadedEnvironment]
+) -> dict[PurePosixPath, str]:
     """Render ``docs/environments/index.md``, the catalogue of all environments."""
     rows = [context(env) for env in sorted(envs, key=lambda e: e.name)]
     target, template = CATALOGUE
-    return {PurePosixPath(target): _render(jinja_env, template, rows=rows, products=product_table())}
+    return {
+        PurePosixPath(target): _render(jinja_env, template, rows=rows, products=product_table())
+    }
 
 
 def render_all(templates: Path, envs: list[LoadedEnvironment]) -> dict[PurePosixPath, str]:

@@ -66,7 +66,10 @@ class PageCache:
         self._section: Section | None = None
         self._section_pages: list[StructureItem] = []
         self._positions: dict[int, int] = {}
-        parts: list[bytes | str] = [cache.generator_fingerprint(), Path(config.config_file_path).read_bytes()]
+        parts: list[bytes | str] = [
+            cache.generator_fingerprint(),
+            Path(config.config_file_path).read_bytes(),
+        ]
         for dist in _VERSIONS:
             try:
                 parts += [dist, importlib.metadata.version(dist)]
@@ -84,7 +87,9 @@ class PageCache:
     def before_render(self, markdown: str, page: Page) -> str:
         """Look the page up by its Markdown; on a hit, hand mkdocs nothing to convert."""
         meta = json.dumps(page.meta, sort_keys=True, default=str)
-        key = cache.hash_parts(self.fingerprint, "markdown", page.file.src_uri, page.url, meta, markdown)
+        key = cache.hash_parts(
+            self.fingerprint, "markdown", page.file.src_uri, page.url, meta, markdown
+        )
         self.md_keys[page.file.src_uri] = key
         entry = self.store.get(key)
         if isinstance(entry, dict):
@@ -101,12 +106,15 @@ class PageCache:
         hit = self.content.get(page.file.src_uri)
         if hit is not None:
             return str(hit[1]["html"])
-        self.store.put(self.md_keys[page.file.src_uri], {
-            "html": html,
-            "toc": page.toc,
-            "title": page._title_from_render,
-            "anchors": sorted(page.present_anchor_ids or ()),
-        })
+        self.store.put(
+            self.md_keys[page.file.src_uri],
+            {
+                "html": html,
+                "toc": page.toc,
+                "title": page._title_from_render,
+                "anchors": sorted(page.present_anchor_ids or ()),
+            },
+        )
         return html
 
     # Level 2: the finished page ------------------------------------------------------------
@@ -114,12 +122,16 @@ class PageCache:
     def prepare(self, env: jinja2.Environment, files: Files, search: Any) -> jinja2.Environment:
         """After every page is converted (titles known): find the pages whose finished HTML is
         cached, route them through an empty template, and hook the search index."""
-        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({EMPTY_TEMPLATE: ""}), env.loader or jinja2.DictLoader({})])
+        env.loader = jinja2.ChoiceLoader(
+            [jinja2.DictLoader({EMPTY_TEMPLATE: ""}), env.loader or jinja2.DictLoader({})]
+        )
         for file in files.documentation_pages():
             page = file.page
             if page is None or file.src_uri not in self.md_keys:
                 continue
-            key = cache.hash_parts(self.md_keys[file.src_uri], "page", str(page.title), *self._nav_signature(page))
+            key = cache.hash_parts(
+                self.md_keys[file.src_uri], "page", str(page.title), *self._nav_signature(page)
+            )
             self.out_keys[file.src_uri] = key
             entry = self.store.get(key)
             if isinstance(entry, dict):
@@ -151,7 +163,9 @@ class PageCache:
             return str(hit["html"])
         key = self.out_keys.get(page.file.src_uri)
         if key is not None:
-            self.store.put(key, {"html": output, "search": self.search_entries.pop(page.file.src_uri, [])})
+            self.store.put(
+                key, {"html": output, "search": self.search_entries.pop(page.file.src_uri, [])}
+            )
         return output
 
     # Scoped navigation ---------------------------------------------------------------------
@@ -201,7 +215,9 @@ class PageCache:
         ancestors = {id(a) for a in page.ancestors}
         for neighbour in (page.previous_page, page.next_page):
             yield f"{neighbour.title}|{neighbour.url}" if neighbour is not None else "-"
-        stack: list[tuple[int, StructureItem]] = [(0, item) for item in reversed(self.nav.items if self.nav else [])]
+        stack: list[tuple[int, StructureItem]] = [
+            (0, item) for item in reversed(self.nav.items if self.nav else [])
+        ]
         while stack:
             depth, item = stack.pop()
             active = id(item) in ancestors or item is page

@@ -22,7 +22,12 @@ if TYPE_CHECKING:
 Shell = Literal["lync", "exchange", "dns"]
 Phase = Literal["precheck", "change", "verify", "backout"]
 PHASES: tuple[Phase, ...] = ("precheck", "change", "verify", "backout")
-PHASE_NAMES = {"precheck": "pre-check", "change": "change", "verify": "verify", "backout": "back out"}
+PHASE_NAMES = {
+    "precheck": "pre-check",
+    "change": "change",
+    "verify": "verify",
+    "backout": "back out",
+}
 STEPS_FILE = "steps.yml"
 VERIFICATION = "V"  # the number of the final verification step
 
@@ -59,7 +64,12 @@ class PlannedStep:
 
     def lines(self, phase: str) -> list[str]:
         """Every command line of a phase."""
-        return [line for text in self.commands.get(phase, ()) for line in text.splitlines() if line.strip()]
+        return [
+            line
+            for text in self.commands.get(phase, ())
+            for line in text.splitlines()
+            if line.strip()
+        ]
 
 
 def specs(jinja_env: jinja2.Environment) -> tuple[StepSpec, ...]:
@@ -77,7 +87,7 @@ def _parse(source: str, filename: str) -> tuple[StepSpec, ...]:
     try:
         rows = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         steps = tuple(
-            StepSpec(**{k: tuple(v) if isinstance(v, list) else str(v) for k, v in row.items()})
+            StepSpec(**{k: tuple(v) if isinstance(v, list) else str(v) for k, v in row.items()})  # type: ignore[arg-type]
             for row in rows
         )
     except (yaml.YAMLError, TypeError, AttributeError) as exc:
@@ -95,9 +105,14 @@ def plan(jinja_env: jinja2.Environment, ctx: PageContext) -> list[PlannedStep]:
     for spec in specs(jinja_env):
         if spec.needs and _setting(ctx.env, spec.needs) is None:
             continue
-        commands = {phase: tuple(_call(macros, name, ctx, spec) for name in getattr(spec, phase)) for phase in PHASES}
+        commands: dict[str, tuple[str, ...]] = {
+            phase: tuple(_call(macros, name, ctx, spec) for name in getattr(spec, phase))
+            for phase in PHASES
+        }
         shell, server = _where(spec.shell, ctx)
-        title = spec.title.format(lync=ctx.facts.lync_product["short"], host=ctx.facts.autodiscover_host)
+        title = spec.title.format(
+            lync=ctx.facts.lync_product["short"], host=ctx.facts.autodiscover_host
+        )
         planned.append(PlannedStep(spec.number, title, spec.shell, shell, server, commands))
     return planned
 
@@ -105,7 +120,9 @@ def plan(jinja_env: jinja2.Environment, ctx: PageContext) -> list[PlannedStep]:
 def _call(macros: Any, name: str, ctx: PageContext, spec: StepSpec) -> str:
     macro = getattr(macros, name, None)
     if macro is None:
-        raise TemplateError(f"templates/{STEPS_FILE}: step {spec.number}: commands.j2 has no macro {name!r}")
+        raise TemplateError(
+            f"templates/{STEPS_FILE}: step {spec.number}: commands.j2 has no macro {name!r}"
+        )
     text = macro(ctx) if "ctx" in macro.arguments else macro()
     return str(text).strip()
 

@@ -8,7 +8,6 @@ the site and the change-request PDF.
 from __future__ import annotations
 
 from html import escape
-
 from typing import TYPE_CHECKING
 
 from generator.facts import Facts, derive
@@ -25,7 +24,18 @@ LYNC_COLOUR = "#0969da"
 EXCHANGE_COLOUR = "#8250df"
 
 
-def _text(x: float, y: float, value: str, *, size: int = 13, anchor: str = "start", weight: str = "normal", mono: bool = False, fill: str = "#1b1f24", max_width: float = 0) -> str:
+def _text(
+    x: float,
+    y: float,
+    value: str,
+    *,
+    size: int = 13,
+    anchor: str = "start",
+    weight: str = "normal",
+    mono: bool = False,
+    fill: str = "#1b1f24",
+    max_width: float = 0,
+) -> str:
     family = MONO if mono else FONT
     # A long name is squeezed to fit rather than run out of its box (0.6 em: a mono glyph).
     fit = ""
@@ -37,14 +47,25 @@ def _text(x: float, y: float, value: str, *, size: int = 13, anchor: str = "star
     )
 
 
-def _box(x: float, y: float, w: float, h: float, title: str, subtitle: str, rows: list[str], colour: str) -> list[str]:
+def _box(
+    x: float, y: float, w: float, h: float, title: str, subtitle: str, rows: list[str], colour: str
+) -> list[str]:
     parts = [
         f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" rx="8" fill="#ffffff" '
         f'stroke="{colour}" stroke-width="2"/>',
         f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="46" rx="8" fill="{colour}"/>',
         f'<rect x="{x:g}" y="{y + 38:g}" width="{w:g}" height="8" fill="{colour}"/>',
         _text(x + w / 2, y + 20, title, size=14, anchor="middle", weight="bold", fill="#ffffff"),
-        _text(x + w / 2, y + 38, subtitle, size=12, anchor="middle", mono=True, fill="#ffffff", max_width=w - 20),
+        _text(
+            x + w / 2,
+            y + 38,
+            subtitle,
+            size=12,
+            anchor="middle",
+            mono=True,
+            fill="#ffffff",
+            max_width=w - 20,
+        ),
     ]
     for i, row in enumerate(rows):
         parts.append(_text(x + 14, y + 70 + i * ROW_H, row, size=12, mono=True, max_width=w - 28))
@@ -63,7 +84,9 @@ def _key(x: float, y: float, colour: str) -> str:
     return f'<line x1="{x:g}" y1="{y:g}" x2="{x + 18:g}" y2="{y:g}" stroke="{colour}" stroke-width="3"/>'
 
 
-def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tuple[str, ...], facts: Facts) -> str:
+def topology_svg(
+    name: str, pool: str, front_ends: tuple[str, ...], servers: tuple[str, ...], facts: Facts
+) -> str:
     """The diagram of one environment as a standalone SVG document."""
     lync, exchange = facts.lync_product, facts.exchange_product
     rows = max(len(front_ends), len(servers))
@@ -84,19 +107,47 @@ def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tup
         + "".join(
             f'<marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
             f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
-            for marker, colour in (("arrow-lync", LYNC_COLOUR), ("arrow-exchange", EXCHANGE_COLOUR), ("arrow", "#bf8700"))
+            for marker, colour in (
+                ("arrow-lync", LYNC_COLOUR),
+                ("arrow-exchange", EXCHANGE_COLOUR),
+                ("arrow", "#bf8700"),
+            )
         )
         + "</defs>",
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f6f8fa"/>',
         # The autodiscover name and its DNS record, on top, pointing at Exchange.
         f'<rect x="{mid - 250:g}" y="20" width="500" height="64" rx="8" fill="#fff8c5" stroke="#bf8700" stroke-width="1.5"/>',
-        _text(mid, 42, f"Autodiscover: {facts.autodiscover_host}", size=13, anchor="middle", weight="bold"),
-        _text(mid, 64, f"DNS zone {record.zone}: {record_text}", size=11, anchor="middle", mono=True, max_width=480),
+        _text(
+            mid,
+            42,
+            f"Autodiscover: {facts.autodiscover_host}",
+            size=13,
+            anchor="middle",
+            weight="bold",
+        ),
+        _text(
+            mid,
+            64,
+            f"DNS zone {record.zone}: {record_text}",
+            size=11,
+            anchor="middle",
+            mono=True,
+            max_width=480,
+        ),
         f'<path d="M{mid + 150:g},84 C{mid + 200:g},120 {right_x + BOX_W / 2:g},110 {right_x + BOX_W / 2:g},{top - 4:g}" '
         'fill="none" stroke="#bf8700" stroke-width="1.5" stroke-dasharray="5 4" marker-end="url(#arrow)"/>',
     ]
     parts += _box(left_x, top, BOX_W, box_h, lync["name"], pool, list(front_ends), LYNC_COLOUR)
-    parts += _box(right_x, top, BOX_W, box_h, exchange["name"], f"{len(servers)} server{'s' if len(servers) != 1 else ''}", list(servers), EXCHANGE_COLOUR)
+    parts += _box(
+        right_x,
+        top,
+        BOX_W,
+        box_h,
+        exchange["name"],
+        f"{len(servers)} server{'s' if len(servers) != 1 else ''}",
+        list(servers),
+        EXCHANGE_COLOUR,
+    )
     # OAuth, both directions: each side reads the other's metadata document. Each arrow has
     # its own colour (the colour of the side that is trusted); the legend below says what it
     # means and gives the URL, where any length fits. No numbered badges: every text node
@@ -105,11 +156,35 @@ def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tup
         _arrow(left_x + BOX_W, right_x - 2, arrow_y1, LYNC_COLOUR),
         _arrow(right_x, left_x + BOX_W + 2, arrow_y2, EXCHANGE_COLOUR),
         _key(left_x, legend - 4, LYNC_COLOUR),
-        _text(left_x + 26, legend, f"OAuth: Exchange trusts {lync['short']} (partner application in Exchange), metadata:", size=12),
-        _text(left_x + 26, legend + 16, facts.lync_metadata_url, size=11, mono=True, max_width=WIDTH - left_x - 46),
+        _text(
+            left_x + 26,
+            legend,
+            f"OAuth: Exchange trusts {lync['short']} (partner application in Exchange), metadata:",
+            size=12,
+        ),
+        _text(
+            left_x + 26,
+            legend + 16,
+            facts.lync_metadata_url,
+            size=11,
+            mono=True,
+            max_width=WIDTH - left_x - 46,
+        ),
         _key(left_x, legend + 30, EXCHANGE_COLOUR),
-        _text(left_x + 26, legend + 34, f"OAuth: {lync['short']} trusts Exchange (partner application in {lync['short']}), metadata:", size=12),
-        _text(left_x + 26, legend + 50, facts.exchange_metadata_url, size=11, mono=True, max_width=WIDTH - left_x - 46),
+        _text(
+            left_x + 26,
+            legend + 34,
+            f"OAuth: {lync['short']} trusts Exchange (partner application in {lync['short']}), metadata:",
+            size=12,
+        ),
+        _text(
+            left_x + 26,
+            legend + 50,
+            facts.exchange_metadata_url,
+            size=11,
+            mono=True,
+            max_width=WIDTH - left_x - 46,
+        ),
         "</svg>",
     ]
     return "\n".join(parts) + "\n"
@@ -118,4 +193,6 @@ def topology_svg(name: str, pool: str, front_ends: tuple[str, ...], servers: tup
 def environment_svg(env: LoadedEnvironment) -> str:
     """The diagram of a loaded environment."""
     spec = env.spec
-    return topology_svg(env.name, spec.lync.pool, spec.lync.front_ends, spec.exchange.servers, derive(spec))
+    return topology_svg(
+        env.name, spec.lync.pool, spec.lync.front_ends, spec.exchange.servers, derive(spec)
+    )

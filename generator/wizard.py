@@ -65,8 +65,13 @@ def _autodiscover(value: str, answers: Answers) -> str:
 
 def _zone(value: str, answers: Answers) -> str:
     zone = names.hostname(value.strip())
-    if not names.in_domain(answers["autodiscover_host"], zone) or answers["autodiscover_host"] == zone:
-        raise ValueError(f"the autodiscover host {answers['autodiscover_host']} must be a name inside this zone")
+    if (
+        not names.in_domain(answers["autodiscover_host"], zone)
+        or answers["autodiscover_host"] == zone
+    ):
+        raise ValueError(
+            f"the autodiscover host {answers['autodiscover_host']} must be a name inside this zone"
+        )
     return zone
 
 
@@ -106,19 +111,62 @@ class Question:
 
 QUESTIONS: tuple[Question, ...] = (
     Question("title", "Display name of the environment", _text, help="e.g. Litware Inc."),
-    Question("lync_product", "Lync/Skype for Business product (lync2013, sfb2015, sfb2019)", _choice("lync2013", "sfb2015", "sfb2019"), lambda a: "sfb2019"),
-    Question("exchange_product", "Exchange product (exchange2013, exchange2016, exchange2019)", _choice("exchange2013", "exchange2016", "exchange2019"), lambda a: "exchange2016"),
+    Question(
+        "lync_product",
+        "Lync/Skype for Business product (lync2013, sfb2015, sfb2019)",
+        _choice("lync2013", "sfb2015", "sfb2019"),
+        lambda a: "sfb2019",
+    ),
+    Question(
+        "exchange_product",
+        "Exchange product (exchange2013, exchange2016, exchange2019)",
+        _choice("exchange2013", "exchange2016", "exchange2019"),
+        lambda a: "exchange2016",
+    ),
     Question("domain", "The organization's DNS domain", _host, help="e.g. litwareinc.com"),
     Question("sip_domain", "Default SIP domain (the OAuth realm)", _host, lambda a: a["domain"]),
     Question("pool", "Front End pool FQDN", _host, lambda a: f"pool01.{a['domain']}"),
-    Question("front_ends", "Front End servers (FQDNs, comma-separated)", _hosts, lambda a: a["pool"]),
+    Question(
+        "front_ends", "Front End servers (FQDNs, comma-separated)", _hosts, lambda a: a["pool"]
+    ),
     Question("exchange_servers", "Exchange servers (FQDNs, comma-separated)", _hosts),
-    Question("autodiscover_host", "Autodiscover host", _autodiscover, lambda a: f"autodiscover.{a['domain']}"),
-    Question("dns_zone", "DNS zone that holds the autodiscover record", _zone, lambda a: a["domain"] if names.in_domain(a["autodiscover_host"], a["domain"]) else a["autodiscover_host"].split(".", 1)[1]),
-    Question("dns_server", "Windows DNS server for -ComputerName (empty: the local one)", _optional_host, lambda a: ""),
-    Question("record", "Autodiscover record type (cname, a)", _choice("cname", "a"), lambda a: "cname"),
-    Question("address", "IPv4 address for the A record", _address, ask_if=lambda a: a.get("record") == "a"),
-    Question("test_user", "Test user's SIP address for Test-CsExStorageConnectivity (empty: none)", _test_user, lambda a: ""),
+    Question(
+        "autodiscover_host",
+        "Autodiscover host",
+        _autodiscover,
+        lambda a: f"autodiscover.{a['domain']}",
+    ),
+    Question(
+        "dns_zone",
+        "DNS zone that holds the autodiscover record",
+        _zone,
+        lambda a: (
+            a["domain"]
+            if names.in_domain(a["autodiscover_host"], a["domain"])
+            else a["autodiscover_host"].split(".", 1)[1]
+        ),
+    ),
+    Question(
+        "dns_server",
+        "Windows DNS server for -ComputerName (empty: the local one)",
+        _optional_host,
+        lambda a: "",
+    ),
+    Question(
+        "record", "Autodiscover record type (cname, a)", _choice("cname", "a"), lambda a: "cname"
+    ),
+    Question(
+        "address",
+        "IPv4 address for the A record",
+        _address,
+        ask_if=lambda a: a.get("record") == "a",
+    ),
+    Question(
+        "test_user",
+        "Test user's SIP address for Test-CsExStorageConnectivity (empty: none)",
+        _test_user,
+        lambda a: "",
+    ),
 )
 
 
@@ -144,7 +192,9 @@ def resolve(given: Mapping[str, str | None], ask: Ask | None) -> Answers:
             if raw is None:
                 if ask is None:
                     if default is None:
-                        raise MissingAnswer(f"{question.flag} is required ({question.prompt.lower()})")
+                        raise MissingAnswer(
+                            f"{question.flag} is required ({question.prompt.lower()})"
+                        )
                     raw = default
                 else:
                     raw = ask(question, default, error)
@@ -186,7 +236,11 @@ def to_yaml(answers: Answers) -> str:
     if answers["test_user"]:
         lines.append(f"  test_user: {answers['test_user']}")
     else:
-        lines.append("  # test_user: sip:user@" + answers["sip_domain"] + "   # for Test-CsExStorageConnectivity")
+        lines.append(
+            "  # test_user: sip:user@"
+            + answers["sip_domain"]
+            + "   # for Test-CsExStorageConnectivity"
+        )
     lines += [
         "",
         "exchange:",
@@ -206,7 +260,13 @@ def to_yaml(answers: Answers) -> str:
         dns.append(f"  server: {answers['dns_server']}")
     if answers["record"] == "a":
         dns += ["  autodiscover_record: a", f"  address: {answers['address']}"]
-    lines += ["", "dns:" if dns else "# dns:                              # zone, server, autodiscover_record: cname | a, address", *dns]
+    lines += [
+        "",
+        "dns:"
+        if dns
+        else "# dns:                              # zone, server, autodiscover_record: cname | a, address",
+        *dns,
+    ]
     lines += [
         "",
         "# change:                           # shown in the change-request document",

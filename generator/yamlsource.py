@@ -120,7 +120,7 @@ def decode(raw: bytes) -> str:
 def _scalar(event: yaml.ScalarEvent) -> tuple[Any, PlainScalar | None]:
     if event.style not in (None, "") or not event.implicit[0]:
         return event.value, None  # quoted, or a block scalar: always text
-    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
+    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]
     if tag == "tag:yaml.org,2002:str":
         return event.value, None
     if tag == "tag:yaml.org,2002:merge":

@@ -14,7 +14,9 @@ TODAY = dt.date(2026, 11, 27)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current output")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from the current output"
+    )
 
 
 @pytest.fixture
@@ -36,5 +38,7 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
     for folder in ("docs", "templates", "environments", "schema"):
-        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns(".runbook.lock"))
+        shutil.copytree(
+            REPO / folder, root / folder, ignore=shutil.ignore_patterns(".runbook.lock")
+        )
     return root

@@ -20,7 +20,9 @@ LANGUAGE = tree_sitter.Language(tree_sitter_pwsh.language())
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 # Unicode dashes and curly quotes that PowerShell silently reads as '-', "'" or '"'.
 LOOKALIKES = re.compile("[\u2013-\u2015\u2018-\u201f]")
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```powershell[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```powershell[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
+)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,9 @@ def powershell_blocks(markdown: str) -> list[str]:
 def _command(node: tree_sitter.Node) -> Command:
     name_node = node.child_by_field_name("command_name")
     if name_node is None:
-        name_node = next(c for c in node.named_children if c.type in ("command_name", "command_name_expr"))
+        name_node = next(
+            c for c in node.named_children if c.type in ("command_name", "command_name_expr")
+        )
     cmd = Command(name=_text(name_node), text=_text(node))
     elements = next((c for c in node.named_children if c.type == "command_elements"), None)
     if elements is None:

@@ -7,25 +7,42 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 
 @pytest.mark.slow
 def test_the_benchmark_runs_at_n_10(tmp_path: object) -> None:
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_regeneration.py"), "--repeat", "1", "--work", str(tmp_path)],
-        env={**os.environ, "BENCH_N": "10"}, capture_output=True, text=True, timeout=600, cwd=REPO,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_regeneration.py"),
+            "--repeat",
+            "1",
+            "--work",
+            str(tmp_path),
+        ],
+        env={**os.environ, "BENCH_N": "10"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert out.startswith("machine: ")
     assert "sizes: site [10], rendering [10]" in out
-    for prefix in ("ratio (a) runbook build / floor at N=10: cold ", "ratio (a) memory of runbook build",
-                   "ratio (b) plugin / pre-rendered at N=10: ", "ratio (d) ",
-                   "ratio (e) runbook build after editing one of N=10: ",
-                   "ratio (e) site rebuild after editing one of N=10: ", "ratio (f) peak memory at N=10: "):
-        assert [line for line in out.splitlines() if line.startswith(prefix)], f"no line starting {prefix!r}:\n{out}"
+    for prefix in (
+        "ratio (a) runbook build / floor at N=10: cold ",
+        "ratio (a) memory of runbook build",
+        "ratio (b) plugin / pre-rendered at N=10: ",
+        "ratio (d) ",
+        "ratio (e) runbook build after editing one of N=10: ",
+        "ratio (e) site rebuild after editing one of N=10: ",
+        "ratio (f) peak memory at N=10: ",
+    ):
+        assert [line for line in out.splitlines() if line.startswith(prefix)], (
+            f"no line starting {prefix!r}:\n{out}"
+        )
     # Every figure is a real measurement: a positive time for each column of each table.
     rows = [line for line in out.splitlines() if line.lstrip().startswith("10 |")]
     assert len(rows) == 2

@@ -20,15 +20,20 @@ def test_the_catalogue_lists_every_environment(project: Path) -> None:
     assert CliRunner().invoke(main, ["build", "--project", str(project)]).exit_code == 0
     catalogue = (project / "docs" / "environments" / "index.md").read_text("utf-8")
     assert _row(catalogue, "contoso") == [
-        "[contoso](contoso/index.md)", "Contoso Ltd&#46;", "Skype for Business Server 2019 + Exchange Server 2016",
-        "`pool01.contoso.com`", "`ex01.contoso.com`<br>`ex02.contoso.com`", "2029-01-01", "none",
+        "[contoso](contoso/index.md)",
+        "Contoso Ltd&#46;",
+        "Skype for Business Server 2019 + Exchange Server 2016",
+        "`pool01.contoso.com`",
+        "`ex01.contoso.com`<br>`ex02.contoso.com`",
+        "2029-01-01",
+        "none",
     ]
     fabrikam = _row(catalogue, "fabrikam")
     assert fabrikam[2].endswith("(⚠ undocumented)")
     assert fabrikam[5] == "2028-03-31"  # as stated, no file
     assert fabrikam[6] == "[1](#warnings-fabrikam)"
     assert _row(catalogue, "litwareinc")[5] == "not stated"
-    warnings = catalogue[catalogue.index("## Warnings"):]
+    warnings = catalogue[catalogue.index("## Warnings") :]
     assert "### fabrikam { #warnings-fabrikam }" in warnings
     assert "not a documented combination" in warnings
     assert "### contoso" not in warnings and "### litwareinc" not in warnings
@@ -39,8 +44,12 @@ def test_a_certificate_expiring_soon_is_flagged(project: Path) -> None:
     cert, _key = make_certificate(not_after=dt.datetime(2026, 12, 26, tzinfo=dt.UTC))
     (project / "environments" / "certs" / "litware.cer").write_bytes(pem(cert))
     path = project / "environments" / "litwareinc.yml"
-    path.write_text(path.read_text("utf-8").replace(
-        "  test_user:", "  oauth_certificate:\n    file: certs/litware.cer\n  test_user:"), "utf-8")
+    path.write_text(
+        path.read_text("utf-8").replace(
+            "  test_user:", "  oauth_certificate:\n    file: certs/litware.cer\n  test_user:"
+        ),
+        "utf-8",
+    )
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert result.exit_code == 0, result.stderr
     assert "warning: lync.oauth_certificate.file: the certificate expires" in result.stderr

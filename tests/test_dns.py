@@ -12,10 +12,10 @@ from typing import Any
 import dns.name
 import dns.rdatatype
 import dns.zone
+import pwsh
 import pytest
 import yaml
 
-import pwsh
 from generator import rendering
 from generator.loading import load
 
@@ -39,7 +39,9 @@ def rendered() -> dict[str, dict[str, str]]:
 
 
 def _yaml(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((REPO / "environments" / f"{name}.yml").read_text("utf-8"))
+    data: dict[str, Any] = yaml.safe_load(
+        (REPO / "environments" / f"{name}.yml").read_text("utf-8")
+    )
     return data
 
 
@@ -55,11 +57,17 @@ def _expected_record(name: str) -> tuple[str, str, str, str, str | None]:
 
 
 def _records(fragment: str) -> list[list[str]]:
-    return [line.split() for line in fragment.splitlines() if line.strip() and not line.lstrip().startswith(";")]
+    return [
+        line.split()
+        for line in fragment.splitlines()
+        if line.strip() and not line.lstrip().startswith(";")
+    ]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_zone_fragment_passes_named_checkzone(name: str, rendered: dict[str, dict[str, str]], tmp_path: Path) -> None:
+def test_zone_fragment_passes_named_checkzone(
+    name: str, rendered: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
     zone = _expected_record(name)[0]
     fragment = rendered[name][f"{name}-autodiscover.zone"]
     zonefile = tmp_path / "zone.db"
@@ -72,19 +80,24 @@ def test_zone_fragment_passes_named_checkzone(name: str, rendered: dict[str, dic
     )
     done = subprocess.run(
         ["named-checkzone", "-i", "full", "-k", "fail", "-n", "fail", zone, str(zonefile)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK" in done.stdout
     # And the same file read by dnspython: exactly the one record, where the YAML says.
     parsed = dns.zone.from_file(str(zonefile), origin=zone, relativize=False)
-    want_zone, owner, rtype, data, _ = _expected_record(name)
+    _want_zone, owner, rtype, data, _ = _expected_record(name)
     rdataset = parsed.find_rdataset(dns.name.from_text(owner), dns.rdatatype.from_text(rtype))
     assert [r.to_text() for r in rdataset] == [data + "." if rtype == "CNAME" else data]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_zone_fragment_names_are_absolute_and_match_the_yaml(name: str, rendered: dict[str, dict[str, str]]) -> None:
+def test_zone_fragment_names_are_absolute_and_match_the_yaml(
+    name: str, rendered: dict[str, dict[str, str]]
+) -> None:
     zone, owner, rtype, data, _ = _expected_record(name)
     records = _records(rendered[name][f"{name}-autodiscover.zone"])
     assert len(records) == 1, records
@@ -100,7 +113,9 @@ def test_zone_fragment_names_are_absolute_and_match_the_yaml(name: str, rendered
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_runbook_table_and_bind_tab_show_the_same_record(name: str, rendered: dict[str, dict[str, str]]) -> None:
+def test_runbook_table_and_bind_tab_show_the_same_record(
+    name: str, rendered: dict[str, dict[str, str]]
+) -> None:
     zone, owner, rtype, data, _ = _expected_record(name)
     page = rendered[name]["runbook.md"]
     assert f"| `{owner}` | {rtype} | `{data}` | `{zone}` | 3600 |" in page
@@ -110,11 +125,15 @@ def test_runbook_table_and_bind_tab_show_the_same_record(name: str, rendered: di
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_windows_dns_commands_match_the_yaml(name: str, rendered: dict[str, dict[str, str]]) -> None:
+def test_windows_dns_commands_match_the_yaml(
+    name: str, rendered: dict[str, dict[str, str]]
+) -> None:
     zone, owner, rtype, data, server = _expected_record(name)
     relative = owner.removesuffix("." + zone)
-    for label, text in (("dns.ps1", rendered[name][f"{name}-dns.ps1"]),
-                        ("runbook.md", "\n".join(pwsh.powershell_blocks(rendered[name]["runbook.md"])))):
+    for label, text in (
+        ("dns.ps1", rendered[name][f"{name}-dns.ps1"]),
+        ("runbook.md", "\n".join(pwsh.powershell_blocks(rendered[name]["runbook.md"]))),
+    ):
         assert not pwsh.has_error(text), (label, pwsh.error_nodes(text))
         cmds = pwsh.commands(text)
         adds = [c for c in cmds if c.name.startswith("Add-DnsServerResourceRecord")]

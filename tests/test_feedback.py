@@ -28,7 +28,11 @@ def test_quiet_prints_only_diagnostics(project: Path) -> None:
 
 def test_verbose_lists_every_file_written(project: Path) -> None:
     (project / "environments" / "contoso.yml").write_text(
-        (project / "environments" / "contoso.yml").read_text("utf-8").replace("Redmond production pool", "Redmond"), "utf-8")
+        (project / "environments" / "contoso.yml")
+        .read_text("utf-8")
+        .replace("Redmond production pool", "Redmond"),
+        "utf-8",
+    )
     result = CliRunner().invoke(main, ["build", "-v", "--project", str(project)])
     assert result.exit_code == 0, result.stderr
     assert f"wrote {project / 'docs' / 'environments' / 'contoso' / 'index.md'}" in result.stderr
@@ -38,7 +42,9 @@ def test_verbose_lists_every_file_written(project: Path) -> None:
 
 def _on_a_terminal(project: Path, **env: str) -> str:
     environ = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env
-    child = pexpect.spawn(RUNBOOK, ["validate", "--project", str(project)], env=environ, encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        RUNBOOK, ["validate", "--project", str(project)], env=environ, encoding="utf-8", timeout=30
+    )
     child.expect(pexpect.EOF)
     child.close()
     return child.before or ""
@@ -52,12 +58,22 @@ def test_colour_on_a_terminal_and_none_with_no_color(project: Path) -> None:
 
 
 def test_no_colour_when_output_is_not_a_terminal(project: Path) -> None:
-    done = subprocess.run([RUNBOOK, "validate", "--project", str(project)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [RUNBOOK, "validate", "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ESC not in done.stderr and "warning:" in done.stderr
 
 
 def test_shell_completion_completes_environment_names(project: Path) -> None:
-    env = {**os.environ, "_RUNBOOK_COMPLETE": "bash_complete", "COMP_WORDS": f"runbook build --project {project} c", "COMP_CWORD": "4"}
+    env = {
+        **os.environ,
+        "_RUNBOOK_COMPLETE": "bash_complete",
+        "COMP_WORDS": f"runbook build --project {project} c",
+        "COMP_CWORD": "4",
+    }
     done = subprocess.run([RUNBOOK], env=env, capture_output=True, text=True, check=False)
     assert done.stdout.split() == ["plain,contoso"]
     env["COMP_WORDS"] = f"runbook change-request --project {project} "
@@ -70,16 +86,28 @@ def test_a_progress_bar_on_a_terminal_only(project: Path) -> None:
     base = (project / "environments" / "litwareinc.yml").read_text("utf-8")
     for i in range(25):
         (project / "environments" / f"lab{i:02}.yml").write_text(base, "utf-8")
-    child = pexpect.spawn(RUNBOOK, ["build", "--project", str(project)], env={**os.environ, "NO_COLOR": "1"}, encoding="utf-8", timeout=120)
+    child = pexpect.spawn(
+        RUNBOOK,
+        ["build", "--project", str(project)],
+        env={**os.environ, "NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=120,
+    )
     child.expect(pexpect.EOF)
     child.close()
     shown = child.before or ""
     assert child.exitstatus == 0, shown
     assert "Rendering environments" in shown and "100%" in shown
-    (project / "environments" / "lab00.yml").write_text(base.replace("Atlanta production", "Atlanta"), "utf-8")
-    piped = subprocess.run([RUNBOOK, "build", "--project", str(project)], capture_output=True, text=True, check=False)
+    (project / "environments" / "lab00.yml").write_text(
+        base.replace("Atlanta production", "Atlanta"), "utf-8"
+    )
+    piped = subprocess.run(
+        [RUNBOOK, "build", "--project", str(project)], capture_output=True, text=True, check=False
+    )
     assert piped.returncode == 0 and "Rendering" not in piped.stderr and "%" not in piped.stderr
-    quiet = pexpect.spawn(RUNBOOK, ["build", "-q", "--project", str(project)], encoding="utf-8", timeout=120)
+    quiet = pexpect.spawn(
+        RUNBOOK, ["build", "-q", "--project", str(project)], encoding="utf-8", timeout=120
+    )
     quiet.expect(pexpect.EOF)
     quiet.close()
     assert "Rendering" not in (quiet.before or "")

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import tree_sitter_pwsh
 import yaml
+from conftest import REPO, TODAY
 from hypothesis import HealthCheck, given, settings
+from strategies import hostile_free_text_documents, mutated_documents
 from tree_sitter import Language, Node, Parser
 
 from generator.loading import load
 from generator.rendering import make_jinja_env, render_environment
-from conftest import REPO, TODAY
-from strategies import hostile_free_text_documents, mutated_documents
 
 EXAMPLES = int(os.environ.get("RUNBOOK_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -55,10 +55,17 @@ def _shapes(pages: dict[Any, str]) -> list[tuple[str, tuple[str, ...]]]:
                 node = stack.pop()
                 if node.type == "command":
                     name = node.child_by_field_name("command_name") or next(
-                        (c for c in node.children if c.type in ("command_name", "command_name_expr")), None
+                        (
+                            c
+                            for c in node.children
+                            if c.type in ("command_name", "command_name_expr")
+                        ),
+                        None,
                     )
                     params = tuple(
-                        (p.text or b"").decode() for p in _descendants(node) if p.type == "command_parameter"
+                        (p.text or b"").decode()
+                        for p in _descendants(node)
+                        if p.type == "command_parameter"
                     )
                     shapes.append(((name.text or b"").decode() if name else "?", params))
                 stack.extend(reversed(node.children))
@@ -78,7 +85,9 @@ def _descendants(node: Node) -> list[Node]:
 
 @FUZZ
 @given(text=mutated_documents())
-def test_every_document_loads_or_fails_cleanly(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+def test_every_document_loads_or_fails_cleanly(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
     tmp = tmp_path_factory.mktemp("fuzz")
     path = _write(tmp, text)
     env, diagnostics = load(path, tmp, TODAY)
@@ -94,7 +103,9 @@ def test_every_document_loads_or_fails_cleanly(tmp_path_factory: pytest.TempPath
 
 @FUZZ
 @given(docs=hostile_free_text_documents())
-def test_free_text_never_changes_a_command(tmp_path_factory: pytest.TempPathFactory, docs: tuple[dict[str, Any], dict[str, Any]]) -> None:
+def test_free_text_never_changes_a_command(
+    tmp_path_factory: pytest.TempPathFactory, docs: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
     benign, hostile = docs
     rendered = []
     for doc in (benign, hostile):

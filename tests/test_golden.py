@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import pwsh
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -21,7 +20,13 @@ RUNBOOK = [sys.executable, "-m", "generator"]
 
 def _build(project: Path) -> dict[str, bytes]:
     """Run the real `runbook build` on a project; every file it wrote, by relative path."""
-    done = subprocess.run([*RUNBOOK, "build", "--project", str(project)], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [*RUNBOOK, "build", "--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     out = project / "docs" / "environments"
     # Bookkeeping files (the manifest of generated files) are writing.py's business, not output.
@@ -57,10 +62,18 @@ def test_output_matches_golden_files(built: dict[str, bytes], update_golden: boo
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists() or target.read_bytes() != data:
                 target.write_bytes(data)
-    golden = {p.relative_to(GOLDEN).as_posix(): p.read_bytes() for p in sorted(GOLDEN.rglob("*")) if p.is_file()}
-    assert sorted(golden) == sorted(built), "files added or removed: run `make golden` and review the diff"
+    golden = {
+        p.relative_to(GOLDEN).as_posix(): p.read_bytes()
+        for p in sorted(GOLDEN.rglob("*"))
+        if p.is_file()
+    }
+    assert sorted(golden) == sorted(built), (
+        "files added or removed: run `make golden` and review the diff"
+    )
     stale = [rel for rel in built if built[rel] != golden[rel]]
-    assert not stale, f"output differs from tests/golden/ in {stale}: run `make golden` and review `git diff tests/golden/`"
+    assert not stale, (
+        f"output differs from tests/golden/ in {stale}: run `make golden` and review `git diff tests/golden/`"
+    )
 
 
 def test_litwareinc_runbook_holds_the_seed_commands_and_dns_example() -> None:
@@ -68,7 +81,10 @@ def test_litwareinc_runbook_holds_the_seed_commands_and_dns_example() -> None:
     # The seed (L-PRE), with its own values, as whole commands in code blocks.
     blocks = pwsh.powershell_blocks(page)
     lines = {line.strip() for block in blocks for line in block.splitlines()}
-    assert "Get-ClientAccessServer | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List" in lines
+    assert (
+        "Get-ClientAccessServer | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List"
+        in lines
+    )
     assert (
         "Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri "
         "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.xml'"
@@ -78,12 +94,27 @@ def test_litwareinc_runbook_holds_the_seed_commands_and_dns_example() -> None:
         "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc'"
     ) in lines
     # The seed's DNS example: autodiscover.litwareinc.com resolves to atl-exchange-001.litwareinc.com.
-    assert "| `autodiscover.litwareinc.com` | CNAME | `atl-exchange-001.litwareinc.com` | `litwareinc.com` | 3600 |" in page
+    assert (
+        "| `autodiscover.litwareinc.com` | CNAME | `atl-exchange-001.litwareinc.com` | `litwareinc.com` | 3600 |"
+        in page
+    )
     assert "autodiscover.litwareinc.com. 3600 IN CNAME atl-exchange-001.litwareinc.com." in page
-    cnames = [c for b in blocks for c in pwsh.commands(b) if c.name == "Add-DnsServerResourceRecordCName"]
-    assert [(c.params["Name"], c.params["HostNameAlias"]) for c in cnames] == [("autodiscover", "atl-exchange-001.litwareinc.com")]
+    cnames = [
+        c for b in blocks for c in pwsh.commands(b) if c.name == "Add-DnsServerResourceRecordCName"
+    ]
+    assert [(c.params["Name"], c.params["HostNameAlias"]) for c in cnames] == [
+        ("autodiscover", "atl-exchange-001.litwareinc.com")
+    ]
 
 
 def test_committed_docs_are_up_to_date() -> None:
-    done = subprocess.run([*RUNBOOK, "build", "--check", "--project", str(REPO)], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, f"docs/environments/ is stale: run `runbook build`\n{done.stdout}{done.stderr}"
+    done = subprocess.run(
+        [*RUNBOOK, "build", "--check", "--project", str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"docs/environments/ is stale: run `runbook build`\n{done.stdout}{done.stderr}"
+    )

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from hostile_cases import GENERATED, HOSTILE
 
 from tests.conftest import ARTIFACTS
+
 RUNBOOK = Path(sys.executable).with_name("runbook")
 MAX_SECONDS = 1.0
 MAX_RSS_MB = 200

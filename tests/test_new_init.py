@@ -16,20 +16,34 @@ from generator.cli import main
 
 RUNBOOK = str(Path(sys.executable).parent / "runbook")
 FLAGS = [
-    "--title", "Lab <One> & 'Two'",
-    "--lync-product", "sfb2019",
-    "--exchange-product", "exchange2016",
-    "--domain", "Lab.Example.COM",
-    "--pool", "pool.lab.example.com",
-    "--front-ends", "fe1.lab.example.com, fe2.lab.example.com",
-    "--exchange-servers", "ex1.lab.example.com",
-    "--dns-server", "dc1.lab.example.com",
-    "--test-user", "ana@lab.example.com",
+    "--title",
+    "Lab <One> & 'Two'",
+    "--lync-product",
+    "sfb2019",
+    "--exchange-product",
+    "exchange2016",
+    "--domain",
+    "Lab.Example.COM",
+    "--pool",
+    "pool.lab.example.com",
+    "--front-ends",
+    "fe1.lab.example.com, fe2.lab.example.com",
+    "--exchange-servers",
+    "ex1.lab.example.com",
+    "--dns-server",
+    "dc1.lab.example.com",
+    "--test-user",
+    "ana@lab.example.com",
 ]
 
 
 def _validate(project: Path, *files: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([RUNBOOK, "validate", "--project", str(project), *files], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [RUNBOOK, "validate", "--project", str(project), *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_new_with_flags_writes_a_valid_commented_file(project: Path) -> None:
@@ -82,7 +96,14 @@ def test_new_never_overwrites(project: Path) -> None:
 
 
 def test_new_asks_at_a_terminal(project: Path) -> None:
-    child = pexpect.spawn(RUNBOOK, ["new", "pty-lab", "--project", str(project)], encoding="utf-8", timeout=20, env={**os.environ, "NO_COLOR": "1"}, dimensions=(40, 200))
+    child = pexpect.spawn(
+        RUNBOOK,
+        ["new", "pty-lab", "--project", str(project)],
+        encoding="utf-8",
+        timeout=20,
+        env={**os.environ, "NO_COLOR": "1"},
+        dimensions=(40, 200),
+    )
     try:
         answers = [
             ("Display name", "PTY Lab"),
@@ -122,18 +143,41 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
     target = tmp_path / "newdocs"
     result = CliRunner().invoke(main, ["init", str(target)])
     assert result.exit_code == 0, result.output
-    for rel in ("mkdocs.yml", ".gitignore", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml",
-                ".github/workflows/docs.yml", "templates/commands.j2", "templates/runbook.md.j2", "templates/steps.yml",
-                "environments/litwareinc.yml", "schema/environment-v1.json", "docs/index.md",
-                "docs/stylesheets/print.css"):
+    for rel in (
+        "mkdocs.yml",
+        ".gitignore",
+        ".pre-commit-hooks.yaml",
+        ".pre-commit-config.yaml",
+        ".github/workflows/docs.yml",
+        "templates/commands.j2",
+        "templates/runbook.md.j2",
+        "templates/steps.yml",
+        "environments/litwareinc.yml",
+        "schema/environment-v1.json",
+        "docs/index.md",
+        "docs/stylesheets/print.css",
+    ):
         assert (target / rel).is_file(), rel
         assert not (target / rel).is_symlink()
     assert _validate(target).returncode == 0
-    built = subprocess.run([RUNBOOK, "build", "--project", str(target)], capture_output=True, text=True, check=False)
+    built = subprocess.run(
+        [RUNBOOK, "build", "--project", str(target)], capture_output=True, text=True, check=False
+    )
     assert built.returncode == 0, built.stderr
     site = subprocess.run(
-        [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-        cwd=target, capture_output=True, text=True, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        [
+            str(Path(sys.executable).parent / "mkdocs"),
+            "build",
+            "--strict",
+            "-q",
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert site.returncode == 0, site.stderr
     assert (tmp_path / "site" / "environments" / "litwareinc" / "runbook" / "index.html").is_file()
@@ -148,7 +192,9 @@ def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
-@pytest.mark.parametrize("rel", ["mkdocs.yml", "templates/runbook.md.j2", "environments/litwareinc.yml"])
+@pytest.mark.parametrize(
+    "rel", ["mkdocs.yml", "templates/runbook.md.j2", "environments/litwareinc.yml"]
+)
 def test_init_copies_this_project_s_own_files(tmp_path: Path, rel: str) -> None:
     target = tmp_path / "p"
     assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0

@@ -28,7 +28,9 @@ EPOCH = "1764201600"  # 2025-11-27T00:00:00Z
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env={"SOURCE_DATE_EPOCH": EPOCH, **(env or {})}, catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, list(args), env={"SOURCE_DATE_EPOCH": EPOCH, **(env or {})}, catch_exceptions=False
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -61,7 +63,7 @@ def runbook_commands(project: Path, name: str) -> list[str]:
 
 def section(text: str, start: str, end: str) -> str:
     i = text.index(start)
-    return text[i:text.index(end, i)]
+    return text[i : text.index(end, i)]
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +76,38 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for folder in ("templates", "environments"):
         shutil.copytree(REPO / folder, root / folder)
     for name in ("contoso", "litwareinc"):
-        code, _, err = run("change-request", name, "-o", str(root / f"{name}.pdf"), "--project", str(root))
+        code, _, err = run(
+            "change-request", name, "-o", str(root / f"{name}.pdf"), "--project", str(root)
+        )
         assert code == 0, err
     return root
 
 
 def test_a4_by_default_and_letter_on_request(shared: Path) -> None:
     for page in read(shared / "litwareinc.pdf").pages:
-        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=0.1)
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(
+            A4, abs=0.1
+        )
     out = shared / "letter.pdf"
-    code, _, err = run("change-request", "litwareinc", "-o", str(out), "--paper", "letter", "--project", str(shared))
+    code, _, err = run(
+        "change-request",
+        "litwareinc",
+        "-o",
+        str(out),
+        "--paper",
+        "letter",
+        "--project",
+        str(shared),
+    )
     assert code == 0, err
     pages = read(out).pages
     for page in pages:
-        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(LETTER, abs=0.1)
-    assert all(present(c, "\n".join(pages_text(out))) for c in runbook_commands(shared, "litwareinc"))
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(
+            LETTER, abs=0.1
+        )
+    assert all(
+        present(c, "\n".join(pages_text(out))) for c in runbook_commands(shared, "litwareinc")
+    )
 
 
 def test_every_page_names_the_change_and_the_environment(shared: Path) -> None:
@@ -115,7 +134,14 @@ def test_commands_stay_on_the_page_and_keep_parameters_whole(shared: Path) -> No
     for page in reader.pages:
         chunks: list[tuple[str, float, float]] = []
 
-        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float, chunks: list[tuple[str, float, float]] = chunks) -> None:
+        def visit(
+            text: str,
+            cm: list[float],
+            tm: list[float],
+            font: object,
+            size: float,
+            chunks: list[tuple[str, float, float]] = chunks,
+        ) -> None:
             if text.strip():
                 chunks.append((text.rstrip("\n"), tm[4] * cm[0] + cm[4], size * cm[0]))
 
@@ -126,28 +152,78 @@ def test_commands_stay_on_the_page_and_keep_parameters_whole(shared: Path) -> No
                 assert x + len(text) * 0.602 * size <= right_edge + 0.5, text
         raw = page.extract_text()
         flat = raw.replace("\n", "")
-        for token in sorted({t for c in commands for t in c.split() if re.fullmatch(r"-[A-Za-z][A-Za-z0-9]+", t)}):
+        for token in sorted(
+            {t for c in commands for t in c.split() if re.fullmatch(r"-[A-Za-z][A-Za-z0-9]+", t)}
+        ):
             assert raw.count(token) == flat.count(token), f"{token} is split across lines"
-        wrapped += sum(1 for line in raw.splitlines() if line.startswith("'") or line.startswith("autodiscover"))
+        wrapped += sum(
+            1
+            for line in raw.splitlines()
+            if line.startswith("'") or line.startswith("autodiscover")
+        )
     assert wrapped > 0  # contoso's long commands do wrap, so the checks above checked something
 
 
 def test_png_of_page_one_for_a_person(shared: Path, artifacts: Path) -> None:
     prefix = artifacts / "change-request-contoso"
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(shared / "contoso.pdf"), str(prefix)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(shared / "contoso.pdf"),
+            str(prefix),
+        ],
+        check=True,
+        timeout=60,
+    )
     png = prefix.with_suffix(".png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_topology_diagram_is_in_the_paper(shared: Path, artifacts: Path) -> None:
-    pages = [" ".join(page.extract_text().split()) for page in PdfReader(shared / "contoso.pdf").pages]
-    found = [i for i, text in enumerate(pages, 1) if "Topology: the pool and its Front End Servers" in text]
+    pages = [
+        " ".join(page.extract_text().split()) for page in PdfReader(shared / "contoso.pdf").pages
+    ]
+    found = [
+        i
+        for i, text in enumerate(pages, 1)
+        if "Topology: the pool and its Front End Servers" in text
+    ]
     assert len(found) == 1
     page = pages[found[0] - 1]
-    for name in ("pool01.contoso.com", "fe01.contoso.com", "fe03.contoso.com", "ex02.contoso.com", "autodiscover.contoso.com"):
+    for name in (
+        "pool01.contoso.com",
+        "fe01.contoso.com",
+        "fe03.contoso.com",
+        "ex02.contoso.com",
+        "autodiscover.contoso.com",
+    ):
         assert name in page, name
     prefix = artifacts / "change-request-contoso-diagram"
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(found[0]), "-l", str(found[0]), "-singlefile", str(shared / "contoso.pdf"), str(prefix)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            str(found[0]),
+            "-l",
+            str(found[0]),
+            "-singlefile",
+            str(shared / "contoso.pdf"),
+            str(prefix),
+        ],
+        check=True,
+        timeout=60,
+    )
     assert prefix.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -161,7 +237,9 @@ def test_same_input_same_bytes_with_source_date_epoch(shared: Path, tmp_path: Pa
     assert metadata["/CreationDate"] == "D:20251127000000Z" == metadata["/ModDate"]
     env, _ = load(shared / "environments" / "contoso.yml", shared, TODAY)
     assert env is not None
-    document = pdf.render_html(pdf.make_jinja_env(shared / "templates"), env, created=pdf.source_date({}))
+    document = pdf.render_html(
+        pdf.make_jinja_env(shared / "templates"), env, created=pdf.source_date({})
+    )
     assert "dcterms.created" not in document.html  # no date at all without SOURCE_DATE_EPOCH
 
 
@@ -176,34 +254,75 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
     previous.parent.mkdir()
     shutil.copytree(project / "environments" / "certs", previous.parent / "certs")
     shutil.copy2(project / "environments" / "contoso.yml", previous)
-    edit(project / "environments" / "contoso.yml", "    - ex02.contoso.com", "    - ex03.contoso.com")
+    edit(
+        project / "environments" / "contoso.yml", "    - ex02.contoso.com", "    - ex03.contoso.com"
+    )
 
     env, _ = load(project / "environments" / "contoso.yml", project, TODAY)
     assert env is not None
-    found = changes.changes_for(pdf.make_jinja_env(project / "templates"), project, env, TODAY, previous=previous)
+    found = changes.changes_for(
+        pdf.make_jinja_env(project / "templates"), project, env, TODAY, previous=previous
+    )
     assert found is not None
     uri = "'https://autodiscover.contoso.com/autodiscover/autodiscover.xml'"
     assert [(d.kind, d.subject, d.action, d.before, d.after) for d in found.differences] == [
         ("setting", "exchange.servers", "removed", "ex02.contoso.com", None),
         ("setting", "exchange.servers", "added", None, "ex03.contoso.com"),
-        ("command", "Step 4 change", "changed",
-         f"Set-ClientAccessService -Identity 'ex02.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
-         f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri}"),
-        ("command", "Step 7 change", "changed", "iisreset 'ex02.contoso.com'", "iisreset 'ex03.contoso.com'"),
+        (
+            "command",
+            "Step 4 change",
+            "changed",
+            f"Set-ClientAccessService -Identity 'ex02.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
+            f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
+        ),
+        (
+            "command",
+            "Step 7 change",
+            "changed",
+            "iisreset 'ex02.contoso.com'",
+            "iisreset 'ex03.contoso.com'",
+        ),
     ]
 
     out = tmp_path / "cr.pdf"
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--previous", str(previous), "--project", str(project))
+    code, _, err = run(
+        "change-request",
+        "contoso",
+        "-o",
+        str(out),
+        "--previous",
+        str(previous),
+        "--project",
+        str(project),
+    )
     assert code == 0, err
     text = "\n".join(pages_text(out))
     what = section(text, "What changes", "Affected configuration items")
     assert "1 setting" not in what and "2 settings, 2 command lines changed" in what
-    for needle in ("exchange.servers", "Step 4 change", "Step 7 change", "ex02.contoso.com", "ex03.contoso.com"):
+    for needle in (
+        "exchange.servers",
+        "Step 4 change",
+        "Step 7 change",
+        "ex02.contoso.com",
+        "ex03.contoso.com",
+    ):
         assert needle in what
-    assert present(f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri}", what)
-    items = what[what.index("\nSettings\n"):]
+    assert present(
+        f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
+        what,
+    )
+    items = what[what.index("\nSettings\n") :]
     assert len(re.findall(r"\b(added|removed|changed)\b", items)) == 4  # one per item
-    for absent in ("DNS records", "Change details", "Step 2", "Step 5", "Step 6", "Step 8", "lync.", "ex01"):
+    for absent in (
+        "DNS records",
+        "Change details",
+        "Step 2",
+        "Step 5",
+        "Step 6",
+        "Step 8",
+        "lync.",
+        "ex01",
+    ):
         assert absent not in what
     assert "DNS records" not in what
 
@@ -215,15 +334,30 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
 def test_a_new_description_is_not_an_operational_change(project: Path, tmp_path: Path) -> None:
     previous = tmp_path / "litwareinc.yml"
     shutil.copy2(project / "environments" / "litwareinc.yml", previous)
-    edit(project / "environments" / "litwareinc.yml", "description: Atlanta production", "description: Atlanta <b>production</b> & DR")
-    code, stdout, err = run("diff", "litwareinc", "--previous", str(previous), "--project", str(project))
+    edit(
+        project / "environments" / "litwareinc.yml",
+        "description: Atlanta production",
+        "description: Atlanta <b>production</b> & DR",
+    )
+    code, stdout, err = run(
+        "diff", "litwareinc", "--previous", str(previous), "--project", str(project)
+    )
     assert code == 0, err
     assert "Nothing operational changed" in stdout
     assert "Settings:" not in stdout and "Commands:" not in stdout and "DNS records:" not in stdout
     assert "  ~ description: Atlanta production, Lync" in stdout
 
     out = tmp_path / "cr.pdf"
-    code, _, err = run("change-request", "litwareinc", "-o", str(out), "--previous", str(previous), "--project", str(project))
+    code, _, err = run(
+        "change-request",
+        "litwareinc",
+        "-o",
+        str(out),
+        "--previous",
+        str(previous),
+        "--project",
+        str(project),
+    )
     assert code == 0, err
     what = section("\n".join(pages_text(out)), "What changes", "Affected configuration items")
     assert "Nothing operational changed" in what
@@ -232,15 +366,33 @@ def test_a_new_description_is_not_an_operational_change(project: Path, tmp_path:
 
 
 def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", *args],
-                   cwd=cwd, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def test_since_a_git_revision(project: Path, tmp_path: Path) -> None:
     git(project, "init", "-q")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "before")
-    edit(project / "environments" / "contoso.yml", "  server: dc01.contoso.com", "  server: dc02.contoso.com")
+    edit(
+        project / "environments" / "contoso.yml",
+        "  server: dc01.contoso.com",
+        "  server: dc02.contoso.com",
+    )
 
     code, stdout, err = run("diff", "contoso", "--since", "HEAD", "--project", str(project))
     assert code == 0, err
@@ -248,10 +400,18 @@ def test_since_a_git_revision(project: Path, tmp_path: Path) -> None:
     assert "  ~ dns.server: dc01.contoso.com -> dc02.contoso.com" in stdout
     assert "DNS records:" not in stdout  # the record itself is unchanged; only where it is made
     subjects = set(re.findall(r"^  [~+-] ([^:]+):", stdout, re.M))
-    assert subjects == {"dns.server", "Step 5 pre-check", "Step 5 change", "Step 5 verify", "Step 5 back out"}
+    assert subjects == {
+        "dns.server",
+        "Step 5 pre-check",
+        "Step 5 change",
+        "Step 5 verify",
+        "Step 5 back out",
+    }
 
     out = tmp_path / "since.pdf"
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--since", "HEAD", "--project", str(project))
+    code, _, err = run(
+        "change-request", "contoso", "-o", str(out), "--since", "HEAD", "--project", str(project)
+    )
     assert code == 0, err
     what = section("\n".join(pages_text(out)), "What changes", "Affected configuration items")
     assert "dc02.contoso.com" in what and "Step 5 change" in what and "Step 6" not in what
@@ -267,32 +427,70 @@ def test_errors_write_nothing(project: Path, tmp_path: Path) -> None:
     assert "no environment named 'nosuch' (known: contoso, fabrikam, litwareinc)" in err
     assert "Traceback" not in err and not out.exists()
 
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--since", "HEAD", "--project", str(project))
+    code, _, err = run(
+        "change-request", "contoso", "-o", str(out), "--since", "HEAD", "--project", str(project)
+    )
     assert code == 1 and "cannot read environments/contoso.yml at git revision 'HEAD'" in err
     assert not out.exists()
 
     git(project, "init", "-q")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "x")
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--since", "no-such-rev", "--project", str(project))
+    code, _, err = run(
+        "change-request",
+        "contoso",
+        "-o",
+        str(out),
+        "--since",
+        "no-such-rev",
+        "--project",
+        str(project),
+    )
     assert code == 1 and "at git revision 'no-such-rev'" in err and not out.exists()
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--since", "--help", "--project", str(project))
+    code, _, err = run(
+        "change-request", "contoso", "-o", str(out), "--since", "--help", "--project", str(project)
+    )
     assert code != 0 and not out.exists()
 
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--since", "HEAD", "--previous", "x.yml", "--project", str(project))
+    code, _, err = run(
+        "change-request",
+        "contoso",
+        "-o",
+        str(out),
+        "--since",
+        "HEAD",
+        "--previous",
+        "x.yml",
+        "--project",
+        str(project),
+    )
     assert code == 2 and not out.exists()
     code, _, err = run("diff", "contoso", "--project", str(project))
     assert code == 2 and "give exactly one of --since REV or --previous FILE" in err
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--paper", "a3", "--project", str(project))
+    code, _, err = run(
+        "change-request", "contoso", "-o", str(out), "--paper", "a3", "--project", str(project)
+    )
     assert code == 2 and not out.exists()
-    code, _, err = run("change-request", "contoso", "-o", str(out), "--project", str(project), env={"SOURCE_DATE_EPOCH": "yesterday"})
+    code, _, err = run(
+        "change-request",
+        "contoso",
+        "-o",
+        str(out),
+        "--project",
+        str(project),
+        env={"SOURCE_DATE_EPOCH": "yesterday"},
+    )
     assert code == 1 and "SOURCE_DATE_EPOCH must be a whole number" in err and not out.exists()
 
 
 def test_hostile_free_text_is_escaped(project: Path, tmp_path: Path) -> None:
     hostile = "<script>alert(1)</script> & Co </p><h1>x"
     edit(project / "environments" / "litwareinc.yml", "title: Litware Inc.", f"title: '{hostile}'")
-    edit(project / "environments" / "litwareinc.yml", "requested_by: Ken Myer", "requested_by: 'Ken \"<Myer>\" & Sons'")
+    edit(
+        project / "environments" / "litwareinc.yml",
+        "requested_by: Ken Myer",
+        "requested_by: 'Ken \"<Myer>\" & Sons'",
+    )
     env, diagnostics = load(project / "environments" / "litwareinc.yml", project, TODAY)
     assert env is not None, diagnostics
     html = pdf.render_html(pdf.make_jinja_env(project / "templates"), env).html
@@ -310,13 +508,23 @@ def test_hostile_free_text_is_escaped(project: Path, tmp_path: Path) -> None:
 def test_command_html_escapes_and_keeps_parameters_whole() -> None:
     html = str(pdf.command_html("Set-X -Name '<b>&' -Other $y\nGet-Y"))
     assert html.count('class="cmd"') == 2
-    assert '<span class="tok">Set-X</span> <span class="tok">-Name</span> &#39;&lt;b&gt;&amp;&#39;' in html
+    assert (
+        '<span class="tok">Set-X</span> <span class="tok">-Name</span> &#39;&lt;b&gt;&amp;&#39;'
+        in html
+    )
     assert '<span class="tok">-Other</span> $y' in html
 
 
 def test_site_pdfs_are_cached_by_content(project: Path) -> None:
     def envs() -> list[LoadedEnvironment]:
-        return [e for e in (load(project / "environments" / f"{n}.yml", project, TODAY)[0] for n in ("fabrikam", "litwareinc")) if e]
+        return [
+            e
+            for e in (
+                load(project / "environments" / f"{n}.yml", project, TODAY)[0]
+                for n in ("fabrikam", "litwareinc")
+            )
+            if e
+        ]
 
     first = pdf.site_pdfs(project, envs(), {"SOURCE_DATE_EPOCH": EPOCH})
     assert sorted(first) == [f"{n}/{n}-change-request.pdf" for n in ("fabrikam", "litwareinc")]
@@ -337,7 +545,9 @@ def test_site_pdfs_are_cached_by_content(project: Path) -> None:
 def test_overview_links_the_change_request(project: Path) -> None:
     env, _ = load(project / "environments" / "contoso.yml", project, TODAY)
     assert env is not None
-    overview = rendering.render_all(project / "templates", [env])[rendering.PurePosixPath("contoso", "index.md")]
+    overview = rendering.render_all(project / "templates", [env])[
+        rendering.PurePosixPath("contoso", "index.md")
+    ]
     assert "[contoso-change-request.pdf](contoso-change-request.pdf)" in overview
 
 
@@ -349,18 +559,53 @@ def test_site_prints_a_runbook_page_cleanly(project: Path, tmp_path: Path) -> No
     if chromium is None:
         pytest.skip("chromium is not installed")
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml"), "-d", str(site)],
-                   check=True, capture_output=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "-q",
+            "-f",
+            str(project / "mkdocs.yml"),
+            "-d",
+            str(site),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     out = tmp_path / "print.pdf"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-pdf-header-footer", f"--print-to-pdf={out}",
-                    (site / "environments" / "contoso" / "runbook" / "index.html").as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={out}",
+            (site / "environments" / "contoso" / "runbook" / "index.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     texts = pages_text(out)
     assert all(text.strip() for text in texts)  # no blank (trailing) page
     everything = "\n".join(texts)
-    assert "Lync / Skype for Business and Exchange integration runbooks" not in everything  # no header or nav
+    assert (
+        "Lync / Skype for Business and Exchange integration runbooks" not in everything
+    )  # no header or nav
     assert "Table of contents" not in everything
-    missing = [c for c in runbook_commands(project, "contoso") if not present(c, everything.replace("\xa0", " "))]
+    missing = [
+        c
+        for c in runbook_commands(project, "contoso")
+        if not present(c, everything.replace("\xa0", " "))
+    ]
     assert missing == []  # every command printed in full: wrapped, not cut off

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pwsh
 import pytest
 import yaml
 from cryptography import x509
@@ -21,7 +22,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import pwsh
 from generator import rendering
 from generator.errors import TemplateError
 from generator.loading import LoadedEnvironment, load
@@ -34,7 +34,9 @@ Sources = dict[str, str]  # label -> PowerShell text
 
 # --- the quoting filter -------------------------------------------------------------------
 
-QUOTEY = st.text(alphabet=st.sampled_from(list("'\u2018\u2019\u201a\u201b\"\u201c\u201d`$(){};|&#@\n\r\t -ab")))
+QUOTEY = st.text(
+    alphabet=st.sampled_from(list("'\u2018\u2019\u201a\u201b\"\u201c\u201d`$(){};|&#@\n\r\t -ab"))
+)
 ANY_TEXT = st.one_of(st.text(), QUOTEY, st.text(alphabet=st.characters(exclude_categories=())))
 
 
@@ -74,7 +76,10 @@ def test_powershell_literal_refuses_none() -> None:
 
 def test_a_single_curly_quote_is_doubled_like_an_ascii_one() -> None:
     # PowerShell ends a '...' string at U+2018..U+201B too; undoubled, the rest would run as code.
-    assert rendering.powershell_literal("a\u2019; Remove-Item C:\\") == "'a\u2019\u2019; Remove-Item C:\\'"
+    assert (
+        rendering.powershell_literal("a\u2019; Remove-Item C:\\")
+        == "'a\u2019\u2019; Remove-Item C:\\'"
+    )
     cmd = pwsh.commands("Set-X -Name " + rendering.powershell_literal("x'; Stop-Computer; '"))
     assert [c.name for c in cmd] == ["Set-X"]
     assert cmd[0].params == {"Name": "x'; Stop-Computer; '"}
@@ -119,7 +124,9 @@ def _sources(files: dict[str, str]) -> Sources:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_every_block_and_script_parses_clean_without_lookalike_characters(name: str, rendered: dict[str, dict[str, str]]) -> None:
+def test_every_block_and_script_parses_clean_without_lookalike_characters(
+    name: str, rendered: dict[str, dict[str, str]]
+) -> None:
     sources = _sources(rendered[name])
     assert sum(label.startswith("runbook.md") for label in sources) >= 20
     assert sum(label.endswith(".ps1") for label in sources) == 3
@@ -143,15 +150,35 @@ def test_every_fenced_block_is_found(rendered: dict[str, dict[str, str]]) -> Non
 # Every command name the runbooks may use, each documented in FACTS.md (or a PowerShell
 # built-in for capturing/formatting values). A typo'd or invented cmdlet fails here.
 KNOWN = {
-    "Get-CsCertificate", "Set-CsCertificate", "Get-CsOAuthConfiguration", "Set-CsOAuthConfiguration",
-    "Get-CsPartnerApplication", "New-CsPartnerApplication", "Set-CsPartnerApplication",
-    "Remove-CsPartnerApplication", "Test-CsExStorageConnectivity",
-    "Get-AuthConfig", "Get-ExchangeCertificate", "Get-PartnerApplication", "Set-PartnerApplication",
-    "Get-ClientAccessServer", "Set-ClientAccessServer", "Get-ClientAccessService", "Set-ClientAccessService",
-    ".\\Configure-EnterprisePartnerApplication.ps1", "iisreset",
-    "Add-DnsServerResourceRecordCName", "Add-DnsServerResourceRecordA", "Remove-DnsServerResourceRecord",
+    "Get-CsCertificate",
+    "Set-CsCertificate",
+    "Get-CsOAuthConfiguration",
+    "Set-CsOAuthConfiguration",
+    "Get-CsPartnerApplication",
+    "New-CsPartnerApplication",
+    "Set-CsPartnerApplication",
+    "Remove-CsPartnerApplication",
+    "Test-CsExStorageConnectivity",
+    "Get-AuthConfig",
+    "Get-ExchangeCertificate",
+    "Get-PartnerApplication",
+    "Set-PartnerApplication",
+    "Get-ClientAccessServer",
+    "Set-ClientAccessServer",
+    "Get-ClientAccessService",
+    "Set-ClientAccessService",
+    ".\\Configure-EnterprisePartnerApplication.ps1",
+    "iisreset",
+    "Add-DnsServerResourceRecordCName",
+    "Add-DnsServerResourceRecordA",
+    "Remove-DnsServerResourceRecord",
     "Resolve-DnsName",
-    "Select-Object", "Format-List", "ForEach-Object", "Where-Object", "Set-Location", "Join-Path",
+    "Select-Object",
+    "Format-List",
+    "ForEach-Object",
+    "Where-Object",
+    "Set-Location",
+    "Join-Path",
 }
 VAR = pwsh.Expr  # parameters whose value must be computed at run time (captured values)
 
@@ -176,13 +203,22 @@ def _expected(name: str) -> list[Expected]:
     server = dns.get("server")
     on_server = {"ComputerName": server} if server else {}
     svc = "Server" if ex["product"] == "exchange2013" else "Service"
-    book, lps1, xps1, dps1 = "runbook.md", f"{name}-lync.ps1", f"{name}-exchange.ps1", f"{name}-dns.ps1"
+    book, lps1, xps1, dps1 = (
+        "runbook.md",
+        f"{name}-lync.ps1",
+        f"{name}-exchange.ps1",
+        f"{name}-dns.ps1",
+    )
 
     cert = lync.get("oauth_certificate") or {}
     if cert.get("file"):
         data = (REPO / "environments" / cert["file"]).read_bytes()
-        der = x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER) if data.startswith(b"-----") else data
-        thumbprint: Any = hashlib.sha1(der).hexdigest().upper()  # noqa: S324 (Windows' thumbprint)
+        der = (
+            x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
+            if data.startswith(b"-----")
+            else data
+        )
+        thumbprint: Any = hashlib.sha1(der).hexdigest().upper()
     elif cert.get("thumbprint"):
         thumbprint = str(cert["thumbprint"]).upper()
     else:
@@ -191,48 +227,140 @@ def _expected(name: str) -> list[Expected]:
     out = [
         # Step 2 [L-CERT]
         Expected("Get-CsCertificate", {"Type": "OAuthTokenIssuer"}, (book, lps1)),
-        Expected("Set-CsCertificate", {"Identity": "global", "Type": "OAuthTokenIssuer", "Thumbprint": thumbprint}, (lps1,), count=1),
+        Expected(
+            "Set-CsCertificate",
+            {"Identity": "global", "Type": "OAuthTokenIssuer", "Thumbprint": thumbprint},
+            (lps1,),
+            count=1,
+        ),
         # Step 3 [Get-AuthConfig.md][Get-ExchangeCertificate.md]
         Expected("Get-AuthConfig", {}, (book, xps1)),
         # Step 4 [L-PRE][S-PLAN][Set-ClientAccessService.md]
         Expected(f"Get-ClientAccess{svc}", {}, (book, xps1)),
         Expected("Select-Object", {}, (book, xps1), args=("Name, AutoDiscoverServiceInternalUri",)),
         # Step 6 [L-PRE]
-        Expected("Set-CsOAuthConfiguration", {"Identity": "global", "ExchangeAutodiscoverUrl": f"https://{host}/autodiscover/autodiscover.svc"}, (book, lps1), count=1),
+        Expected(
+            "Set-CsOAuthConfiguration",
+            {
+                "Identity": "global",
+                "ExchangeAutodiscoverUrl": f"https://{host}/autodiscover/autodiscover.svc",
+            },
+            (book, lps1),
+            count=1,
+        ),
         Expected("Get-CsOAuthConfiguration", {"Identity": "global"}, (book, lps1)),
         # Step 7 [L-PA][S-PA]
-        Expected(".\\Configure-EnterprisePartnerApplication.ps1", {"AuthMetadataUrl": f"https://{lync['pool']}/metadata/json/1", "ApplicationType": "Lync"}, (book, xps1), count=1),
+        Expected(
+            ".\\Configure-EnterprisePartnerApplication.ps1",
+            {
+                "AuthMetadataUrl": f"https://{lync['pool']}/metadata/json/1",
+                "ApplicationType": "Lync",
+            },
+            (book, xps1),
+            count=1,
+        ),
         Expected("Get-PartnerApplication", {}, (book, xps1)),
         # Step 8 [L-PA][S-PA]
-        Expected("New-CsPartnerApplication", {"Identity": "Exchange", "ApplicationTrustLevel": "Full", "MetadataUrl": f"https://{host}/autodiscover/metadata/json/1"}, (book, lps1), count=1),
+        Expected(
+            "New-CsPartnerApplication",
+            {
+                "Identity": "Exchange",
+                "ApplicationTrustLevel": "Full",
+                "MetadataUrl": f"https://{host}/autodiscover/metadata/json/1",
+            },
+            (book, lps1),
+            count=1,
+        ),
         Expected("Get-CsPartnerApplication", {"Identity": "Exchange"}, (book, lps1)),
-        Expected("Set-CsPartnerApplication", {"Identity": "Exchange", "Enabled": VAR}, (book,), count=1),
+        Expected(
+            "Set-CsPartnerApplication", {"Identity": "Exchange", "Enabled": VAR}, (book,), count=1
+        ),
         Expected("Remove-CsPartnerApplication", {"Identity": "Exchange"}, (book,), count=1),
         # Step 5 [Add-DnsServerResourceRecordCName.md][Resolve-DnsName.md][Remove-DnsServerResourceRecord.md]
-        Expected("Resolve-DnsName", {"Name": host, **({"Server": server} if server else {}), "DnsOnly": pwsh.SWITCH}, (book, dps1)),
+        Expected(
+            "Resolve-DnsName",
+            {"Name": host, **({"Server": server} if server else {}), "DnsOnly": pwsh.SWITCH},
+            (book, dps1),
+        ),
         # The script's pre-check must not end the script when the name doesn't exist yet.
-        Expected("Resolve-DnsName", {"Name": host, **({"Server": server} if server else {}), "DnsOnly": pwsh.SWITCH,
-                                     "ErrorAction": "SilentlyContinue"}, (dps1,), count=1),
+        Expected(
+            "Resolve-DnsName",
+            {
+                "Name": host,
+                **({"Server": server} if server else {}),
+                "DnsOnly": pwsh.SWITCH,
+                "ErrorAction": "SilentlyContinue",
+            },
+            (dps1,),
+            count=1,
+        ),
     ]
     for srv in ex["servers"]:
         out.append(Expected("iisreset", {}, (book, xps1), count=None, args=(srv,)))
     if svc == "Server":
         # The seed's pipeline form [L-PRE]: Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri ...
-        out.append(Expected("Set-ClientAccessServer", {"AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"}, (book, xps1), count=1))
+        out.append(
+            Expected(
+                "Set-ClientAccessServer",
+                {"AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"},
+                (book, xps1),
+                count=1,
+            )
+        )
     else:
         for srv in ex["servers"]:
-            out.append(Expected("Set-ClientAccessService", {"Identity": srv, "AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml"}, (book, xps1), count=1))
+            out.append(
+                Expected(
+                    "Set-ClientAccessService",
+                    {
+                        "Identity": srv,
+                        "AutoDiscoverServiceInternalUri": f"https://{host}/autodiscover/autodiscover.xml",
+                    },
+                    (book, xps1),
+                    count=1,
+                )
+            )
     if dns.get("autodiscover_record", "cname") == "cname":
-        out.append(Expected("Add-DnsServerResourceRecordCName", {"Name": record_name, "HostNameAlias": ex["servers"][0], "ZoneName": zone, **on_server}, (book, dps1), count=1))
+        out.append(
+            Expected(
+                "Add-DnsServerResourceRecordCName",
+                {
+                    "Name": record_name,
+                    "HostNameAlias": ex["servers"][0],
+                    "ZoneName": zone,
+                    **on_server,
+                },
+                (book, dps1),
+                count=1,
+            )
+        )
         rr, data = "CName", ex["servers"][0]
     else:
-        out.append(Expected("Add-DnsServerResourceRecordA", {"Name": record_name, "IPv4Address": dns["address"], "ZoneName": zone, **on_server}, (book, dps1), count=1))
+        out.append(
+            Expected(
+                "Add-DnsServerResourceRecordA",
+                {"Name": record_name, "IPv4Address": dns["address"], "ZoneName": zone, **on_server},
+                (book, dps1),
+                count=1,
+            )
+        )
         rr, data = "A", dns["address"]
-    out.append(Expected("Remove-DnsServerResourceRecord", {"ZoneName": zone, "RRType": rr, "Name": record_name, "RecordData": data, **on_server}, (book,), count=1))
+    out.append(
+        Expected(
+            "Remove-DnsServerResourceRecord",
+            {"ZoneName": zone, "RRType": rr, "Name": record_name, "RecordData": data, **on_server},
+            (book,),
+            count=1,
+        )
+    )
     if thumbprint is VAR:
         out.append(Expected("Get-CsCertificate", {"Type": "Default"}, (book, lps1), count=1))
     if lync.get("test_user"):
-        out.append(Expected("Test-CsExStorageConnectivity", {"SipUri": lync["test_user"]}, (book, lps1), count=1))
+        out.append(
+            Expected(
+                "Test-CsExStorageConnectivity", {"SipUri": lync["test_user"]}, (book, lps1), count=1
+            )
+        )
     return out
 
 
@@ -271,7 +399,8 @@ def command_count() -> Iterator[dict[str, int]]:
         folder.mkdir(parents=True, exist_ok=True)
         lines = [f"{name}: {n}" for name, n in sorted(counts.items())]
         (folder / "powershell-commands.txt").write_text(
-            f"{sum(counts.values())} commands checked by parsing\n" + "\n".join(lines) + "\n", "utf-8"
+            f"{sum(counts.values())} commands checked by parsing\n" + "\n".join(lines) + "\n",
+            "utf-8",
         )
 
 
@@ -285,21 +414,36 @@ def test_each_command_carries_the_documented_parameters_and_values(
         for source in exp.where:
             cmds = [c for c in grouped[source] if c.name == exp.name]
             hits = [c for c in cmds if _matches(c, exp)]
-            assert hits, f"{name}: {source}: no {exp.name} with {exp.params} {exp.args}; found {[(c.params, c.args) for c in cmds]}"
+            assert hits, (
+                f"{name}: {source}: no {exp.name} with {exp.params} {exp.args}; found {[(c.params, c.args) for c in cmds]}"
+            )
             if exp.count is not None:
-                assert len(hits) == exp.count, f"{name}: {source}: {exp.name} {len(hits)} times, want {exp.count}"
+                assert len(hits) == exp.count, (
+                    f"{name}: {source}: {exp.name} {len(hits)} times, want {exp.count}"
+                )
             checked += len(hits)
     # Every command of every source is a known one, and the value-bearing commands are
     # never present with other values than the expected ones.
-    strict = {"Set-CsOAuthConfiguration", "New-CsPartnerApplication", "Set-ClientAccessServer", "Set-ClientAccessService",
-              ".\\Configure-EnterprisePartnerApplication.ps1", "Add-DnsServerResourceRecordCName",
-              "Add-DnsServerResourceRecordA", "Test-CsExStorageConnectivity", "Resolve-DnsName", "Set-CsCertificate"}
+    strict = {
+        "Set-CsOAuthConfiguration",
+        "New-CsPartnerApplication",
+        "Set-ClientAccessServer",
+        "Set-ClientAccessService",
+        ".\\Configure-EnterprisePartnerApplication.ps1",
+        "Add-DnsServerResourceRecordCName",
+        "Add-DnsServerResourceRecordA",
+        "Test-CsExStorageConnectivity",
+        "Resolve-DnsName",
+        "Set-CsCertificate",
+    }
     expected = _expected(name)
     for source, cmds in grouped.items():
         for cmd in cmds:
             assert cmd.name in KNOWN, f"{name}: {source}: unknown command {cmd.name!r}: {cmd.text}"
             if cmd.name in strict and not _is_backout(cmd):
-                assert any(e.name == cmd.name and _matches(cmd, e) for e in expected), f"{name}: {source}: unexpected {cmd.text}"
+                assert any(e.name == cmd.name and _matches(cmd, e) for e in expected), (
+                    f"{name}: {source}: unexpected {cmd.text}"
+                )
     command_count[name] = checked
     assert checked >= 30
 
@@ -310,7 +454,9 @@ def _is_backout(cmd: pwsh.Command) -> bool:
     return bool(values) and all(isinstance(v, pwsh.Expr) and v is not pwsh.SWITCH for v in values)
 
 
-def test_autodiscover_urls_are_svc_for_lync_and_xml_for_exchange(rendered: dict[str, dict[str, str]]) -> None:
+def test_autodiscover_urls_are_svc_for_lync_and_xml_for_exchange(
+    rendered: dict[str, dict[str, str]],
+) -> None:
     # FACTS.md section 7, gotcha 1: the two URLs must never be swapped.
     for name, files in rendered.items():
         for source, cmds in _commands_by_source(files).items():
@@ -327,14 +473,31 @@ def test_autodiscover_urls_are_svc_for_lync_and_xml_for_exchange(rendered: dict[
 
 HOSTILE = st.lists(
     st.one_of(
-        st.sampled_from(list("'\u2018\u2019\u201a\u201b\"\u201c\u201d`$(){}[];|&<>#@!*=:\\-\u2013\u2014.\n\r\t ")),
-        st.sampled_from(["```", "\n```powershell\n", "$(Stop-Computer)", "'; Stop-Computer; '", "<script>", "!!! note", "    ", "\n# H\n"]),
+        st.sampled_from(
+            list(
+                "'\u2018\u2019\u201a\u201b\"\u201c\u201d`$(){}[];|&<>#@!*=:\\-\u2013\u2014.\n\r\t "
+            )
+        ),
+        st.sampled_from(
+            [
+                "```",
+                "\n```powershell\n",
+                "$(Stop-Computer)",
+                "'; Stop-Computer; '",
+                "<script>",
+                "!!! note",
+                "    ",
+                "\n# H\n",
+            ]
+        ),
         st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
     ),
     min_size=1,
     max_size=20,
 ).map(lambda parts: "".join(parts) if "".join(parts).strip() else "".join(parts) + "x")
-ONE_LINE = HOSTILE.map(lambda s: "".join(" " if c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" else c for c in s))
+ONE_LINE = HOSTILE.map(
+    lambda s: "".join(" " if c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" else c for c in s)
+)
 
 
 def _shapes(files: dict[str, str]) -> dict[str, list[tuple[str, tuple[str, ...], int]]]:
@@ -348,15 +511,19 @@ def _shapes(files: dict[str, str]) -> dict[str, list[tuple[str, tuple[str, ...],
 BENIGN = "Benign"
 
 
-def _with(env: LoadedEnvironment, title: str, description: str, change: dict[str, str], test_user: str) -> LoadedEnvironment:
+def _with(
+    env: LoadedEnvironment, title: str, description: str, change: dict[str, str], test_user: str
+) -> LoadedEnvironment:
     """``env`` with these free-text values (set without the loader, on purpose)."""
-    spec = env.spec.model_copy(update={
-        "title": title,
-        "description": description,
-        "change": env.spec.change.model_copy(update=change),
-        # Bypasses the loader's sip: check: quoting alone must keep the shape.
-        "lync": env.spec.lync.model_copy(update={"test_user": "sip:" + test_user}),
-    })
+    spec = env.spec.model_copy(
+        update={
+            "title": title,
+            "description": description,
+            "change": env.spec.change.model_copy(update=change),
+            # Bypasses the loader's sip: check: quoting alone must keep the shape.
+            "lync": env.spec.lync.model_copy(update={"test_user": "sip:" + test_user}),
+        }
+    )
     return dataclasses.replace(env, spec=spec)
 
 
@@ -398,14 +565,20 @@ PAGES = ("index.md", "runbook.md")
 )
 def test_hostile_values_never_change_the_shape_of_a_command(
     benign: dict[str, tuple[LoadedEnvironment, dict[str, Any], dict[str, list[str]]]],
-    name: str, title: str, description: str, change: dict[str, str], test_user: str,
+    name: str,
+    title: str,
+    description: str,
+    change: dict[str, str],
+    test_user: str,
 ) -> None:
     env, shapes, skeletons = benign[name]
     files = _render_files(_with(env, title, description, change, test_user))
     assert _shapes(files) == shapes
     # The value arrives intact, as one literal, wherever it is used.
     lync_cmds = pwsh.commands(files[f"{name}-lync.ps1"])
-    assert [c.params["SipUri"] for c in lync_cmds if c.name == "Test-CsExStorageConnectivity"] == ["sip:" + test_user]
+    assert [c.params["SipUri"] for c in lync_cmds if c.name == "Test-CsExStorageConnectivity"] == [
+        "sip:" + test_user
+    ]
     # Free text stays text: no fence, heading, admonition, tab or HTML tag comes from it.
     for page in PAGES:
         assert _structure(files[page]) == skeletons[page], page

@@ -15,29 +15,33 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REPO, TODAY
 
 from generator import writing
 from generator.project import Project, build, generate
 
-from conftest import REPO, TODAY
-
 sys.path.insert(0, str(REPO / "benchmarks"))
-import envgen  # noqa: E402
+import envgen
 
 OUT = Path("docs") / "environments"
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 
 
-def _runbook(project: Path, *args: str, seed: str = "0", cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def _runbook(
+    project: Path, *args: str, seed: str = "0", cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     env = {**ENV, "PYTHONHASHSEED": seed}
     return subprocess.Popen(
         [sys.executable, "-m", "generator", "build", "--project", str(project), *args],
-        cwd=cwd or project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=cwd or project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
 def _run_ok(process: subprocess.Popen[bytes]) -> str:
-    out, err = process.communicate(timeout=300)
+    _out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err.decode()
     return err.decode()
 
@@ -76,7 +80,9 @@ def test_only_environments_whose_inputs_changed_are_redone(project: Path) -> Non
     os.utime(contoso, (1, 1))  # a new modification time alone changes nothing
     assert generate(proj, today=TODAY).rendered == []
 
-    contoso.write_text(contoso.read_text("utf-8").replace("Redmond production pool", "Redmond pool"), "utf-8")
+    contoso.write_text(
+        contoso.read_text("utf-8").replace("Redmond production pool", "Redmond pool"), "utf-8"
+    )
     assert generate(proj, today=TODAY).rendered == ["contoso"]
     assert generate(proj, today=TODAY).rendered == []
 
@@ -105,7 +111,9 @@ def test_a_damaged_cache_entry_is_a_miss(project: Path) -> None:
     proj = Project(project)
     generate(proj, today=TODAY)
     with sqlite3.connect(project / ".cache" / "runbook" / "environments.sqlite3") as db:
-        assert db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 7  # 3 x 2 + catalogue
+        assert (
+            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 7
+        )  # 3 x 2 + catalogue
     db.close()
     result = generate(proj, today=TODAY)
     assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
@@ -118,9 +126,15 @@ def test_build_writes_only_changed_files(project: Path) -> None:
     report, _ = build(proj, today=TODAY)
     assert report.written == [] and report.removed == []
     contoso = project / "environments" / "contoso.yml"
-    contoso.write_text(contoso.read_text("utf-8").replace("title: Contoso Ltd.", "title: Contoso Inc."), "utf-8")
+    contoso.write_text(
+        contoso.read_text("utf-8").replace("title: Contoso Ltd.", "title: Contoso Inc."), "utf-8"
+    )
     report, _ = build(proj, today=TODAY)
-    assert [str(p) for p in report.written] == ["contoso/index.md", "contoso/runbook.md", "index.md"]
+    assert [str(p) for p in report.written] == [
+        "contoso/index.md",
+        "contoso/runbook.md",
+        "index.md",
+    ]
 
 
 # Deletion and hand-written files -----------------------------------------------------------
@@ -133,12 +147,17 @@ def test_deleted_environment_removes_only_its_generated_files(project: Path) -> 
     own = out / "fabrikam" / "handover.md"
     own.parent.mkdir(parents=True, exist_ok=True)
     own.write_text("# Handover\n", "utf-8")
-    hand = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [notes, own, *sorted((project / "docs").glob("*.md"))]}
+    hand = {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in [notes, own, *sorted((project / "docs").glob("*.md"))]
+    }
 
     build(Project(project), today=TODAY)
     assert (out / "fabrikam" / "runbook.md").is_file()
     fabrikam = sorted(rel for rel in writing.read_manifest(out) if rel.startswith("fabrikam/"))
-    assert {"fabrikam/index.md", "fabrikam/runbook.md", "fabrikam/fabrikam-lync.ps1"} <= set(fabrikam)
+    assert {"fabrikam/index.md", "fabrikam/runbook.md", "fabrikam/fabrikam-lync.ps1"} <= set(
+        fabrikam
+    )
     (project / "environments" / "fabrikam.yml").unlink()
     report, _ = build(Project(project), today=TODAY)
 
@@ -168,7 +187,9 @@ def test_a_generated_file_edited_by_hand_is_not_deleted(project: Path) -> None:
 N_KILL = 200
 
 
-def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(tmp_path: Path) -> None:
+def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(
+    tmp_path: Path,
+) -> None:
     """Kill a build in the middle of replacing files: each file is wholly old or wholly new;
     no stray temporary file survives the next build, which makes the docs exactly new."""
     project = _synthetic(tmp_path / "project", N_KILL)
@@ -230,7 +251,9 @@ def test_two_builds_at_once_do_not_corrupt(tmp_path: Path) -> None:
     build(proj)
     before = _snapshot(project / OUT)
     _edit_titles(project, 120, " v2")
-    expected = {str(rel): text.encode() for rel, text in generate(proj, use_cache=False).files.items()}
+    expected = {
+        str(rel): text.encode() for rel, text in generate(proj, use_cache=False).files.items()
+    }
     changes = sum(1 for rel, data in expected.items() if before.get(rel) != data)
 
     first, second = _runbook(project, seed="1"), _runbook(project, seed="2")
@@ -251,7 +274,9 @@ def _site_pages(site: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_byte_identical_across_folders_hash_seeds_and_the_cache(project: Path, tmp_path: Path) -> None:
+def test_byte_identical_across_folders_hash_seeds_and_the_cache(
+    project: Path, tmp_path: Path
+) -> None:
     """Two builds in different folders (and working directories) with different
     PYTHONHASHSEED, then a third from the warm cache: the generated Markdown and the site's
     pages, search index and sitemap are byte-identical."""
@@ -263,7 +288,10 @@ def test_byte_identical_across_folders_hash_seeds_and_the_cache(project: Path, t
         rb = _runbook(root, seed=seed, cwd=cwd)
         site = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")],
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         builds.append((rb, site))
     for rb, site in builds:
@@ -274,16 +302,22 @@ def test_byte_identical_across_folders_hash_seeds_and_the_cache(project: Path, t
     assert len([p for p in first if p.endswith(".html")]) >= 9
     assert first == _site_pages(other / "site")
     differing = sorted(
-        rel for rel, data in _snapshot(project / "site").items()
+        rel
+        for rel, data in _snapshot(project / "site").items()
         if _snapshot(other / "site").get(rel) != data
     )
     assert differing == [], differing
 
     # Again in the first folder, from the warm page cache: the same bytes.
-    _run_ok(subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "build", "-q"], cwd=project,
-        env={**ENV, "PYTHONHASHSEED": "7"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    ))
+    _run_ok(
+        subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "-q"],
+            cwd=project,
+            env={**ENV, "PYTHONHASHSEED": "7"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    )
     assert _site_pages(project / "site") == first
 
 
@@ -291,7 +325,9 @@ def test_manifest_digests_match_the_files(project: Path) -> None:
     build(Project(project), today=TODAY)
     out = project / OUT
     manifest = writing.read_manifest(out)
-    assert sorted(manifest) == sorted(str(rel) for rel in generate(Project(project), today=TODAY).files)
+    assert sorted(manifest) == sorted(
+        str(rel) for rel in generate(Project(project), today=TODAY).files
+    )
     assert len(manifest) >= 3 * 6 + 1
     for rel, digest in manifest.items():
         assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
@@ -309,14 +345,19 @@ def test_a_cache_file_that_is_not_a_database_is_started_again(project: Path) -> 
     assert generate(proj, today=TODAY).rendered == []
 
 
-def test_parallel_cold_build_equals_a_serial_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_cold_build_equals_a_serial_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Many cache misses are loaded and rendered in worker processes: same files, same order."""
     from generator import project as project_module
 
     monkeypatch.setattr(project_module, "PARALLEL_MIN", 10)
     root = _synthetic(tmp_path / "project", 40)
     report, _ = build(Project(root), jobs=2)
-    serial = {str(rel): text.encode() for rel, text in generate(Project(root), use_cache=False).files.items()}
+    serial = {
+        str(rel): text.encode()
+        for rel, text in generate(Project(root), use_cache=False).files.items()
+    }
     assert sorted(str(p) for p in report.written) == sorted(serial)
     parallel = _snapshot(root / OUT)
     assert serial == {rel: data for rel, data in parallel.items() if rel != writing.MANIFEST}

@@ -12,8 +12,8 @@ import pytest
 from certs import make_certificate, pem, pem_private_key, pfx
 from click.testing import CliRunner
 
-from generator.cli import main
 from generator.certificates import PRIVATE_KEY_REASON
+from generator.cli import main
 
 BIN = Path(sys.executable).parent
 
@@ -27,17 +27,25 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("kind", ["pem-key", "pfx", "pfx-with-password", "key-in-a-comment"])
-def test_a_private_key_anywhere_under_environments_fails_validate_and_build(project: Path, kind: str) -> None:
+def test_a_private_key_anywhere_under_environments_fails_validate_and_build(
+    project: Path, kind: str
+) -> None:
     cert, key = make_certificate()
     if kind == "pem-key":
-        target, data = project / "environments" / "certs" / "oauth.key", b"# exported by mistake\n" + pem_private_key(key)
+        target, data = (
+            project / "environments" / "certs" / "oauth.key",
+            b"# exported by mistake\n" + pem_private_key(key),
+        )
     elif kind == "pfx":
         target, data = project / "environments" / "certs" / "oauth.pfx", pfx(cert, key, None)
     elif kind == "pfx-with-password":
         target, data = project / "environments" / "certs" / "oauth.pfx", pfx(cert, key, b"P@ssw0rd")
     else:
         path = project / "environments" / "litwareinc.yml"
-        target, data = path, path.read_bytes() + b"\n# " + pem_private_key(key).replace(b"\n", b"\n# ")
+        target, data = (
+            path,
+            path.read_bytes() + b"\n# " + pem_private_key(key).replace(b"\n", b"\n# "),
+        )
     target.parent.mkdir(exist_ok=True)
     target.write_bytes(data)
     docs = _snapshot(project / "docs")
@@ -56,13 +64,18 @@ def test_a_private_key_anywhere_under_environments_fails_validate_and_build(proj
     assert _snapshot(project / "docs") == docs
 
 
-def test_an_environment_file_linking_outside_the_project_is_refused(project: Path, tmp_path: Path) -> None:
+def test_an_environment_file_linking_outside_the_project_is_refused(
+    project: Path, tmp_path: Path
+) -> None:
     outside = tmp_path / "elsewhere.yml"
     outside.write_bytes((project / "environments" / "litwareinc.yml").read_bytes())
     (project / "environments" / "linked.yml").symlink_to(outside)
     result = CliRunner().invoke(main, ["validate", "--project", str(project)])
     assert result.exit_code == 1
-    assert f"linked.yml:1:1: is a symbolic link to {outside}, outside the project folder" in result.stderr
+    assert (
+        f"linked.yml:1:1: is a symbolic link to {outside}, outside the project folder"
+        in result.stderr
+    )
 
 
 def test_a_link_inside_the_project_is_fine(project: Path) -> None:
@@ -80,24 +93,38 @@ def test_a_certificate_link_leading_outside_is_refused(project: Path, tmp_path: 
     link.parent.mkdir(exist_ok=True)
     link.symlink_to(outside)
     path = project / "environments" / "litwareinc.yml"
-    path.write_text(path.read_text("utf-8").replace(
-        "  test_user:", "  oauth_certificate:\n    file: certs/linked.cer\n  test_user:"), "utf-8")
+    path.write_text(
+        path.read_text("utf-8").replace(
+            "  test_user:", "  oauth_certificate:\n    file: certs/linked.cer\n  test_user:"
+        ),
+        "utf-8",
+    )
     result = CliRunner().invoke(main, ["validate", "--project", str(project), str(path)])
     assert result.exit_code == 1
-    assert "lync.oauth_certificate.file: certs/linked.cer: the path leads outside the project folder" in result.stderr
+    assert (
+        "lync.oauth_certificate.file: certs/linked.cer: the path leads outside the project folder"
+        in result.stderr
+    )
 
 
 def test_the_tool_writes_only_its_own_folders(project: Path, tmp_path: Path) -> None:
     (project / "docs" / "environments" / "notes.md").write_text("# Notes\n\nhand-written\n")
     before = _snapshot(project)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    for command in ([str(BIN / "runbook"), "build"], [str(BIN / "mkdocs"), "build", "--strict", "-q"],
-                    [str(BIN / "runbook"), "change-request", "litwareinc", "-o", str(tmp_path / "cr.pdf")]):
-        done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    for command in (
+        [str(BIN / "runbook"), "build"],
+        [str(BIN / "mkdocs"), "build", "--strict", "-q"],
+        [str(BIN / "runbook"), "change-request", "litwareinc", "-o", str(tmp_path / "cr.pdf")],
+    ):
+        done = subprocess.run(
+            command, cwd=project, env=env, capture_output=True, text=True, check=False
+        )
         assert done.returncode == 0, (command, done.stderr)
     after = _snapshot(project)
     changed = {rel for rel in set(before) | set(after) if before.get(rel) != after.get(rel)}
     allowed = ("docs/environments/", "site/", ".cache/runbook/")
-    assert changed and all(rel.startswith(allowed) for rel in changed), sorted(r for r in changed if not r.startswith(allowed))
+    assert changed and all(rel.startswith(allowed) for rel in changed), sorted(
+        r for r in changed if not r.startswith(allowed)
+    )
     assert after["docs/environments/notes.md"] == before["docs/environments/notes.md"]
     assert (tmp_path / "cr.pdf").read_bytes().startswith(b"%PDF")

@@ -42,7 +42,9 @@ def _poll(url: str, wanted: str, server: subprocess.Popen[bytes]) -> tuple[str, 
         if time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    pytest.fail(f"{wanted!r} did not appear at {url} within {TIMEOUT:.0f} s / {MAX_REQUESTS} requests")
+    pytest.fail(
+        f"{wanted!r} did not appear at {url} within {TIMEOUT:.0f} s / {MAX_REQUESTS} requests"
+    )
 
 
 @pytest.mark.slow
@@ -50,8 +52,10 @@ def test_an_edited_environment_shows_in_the_served_page(project: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "--livereload", "-a", f"127.0.0.1:{port}"],
-        cwd=project, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=project,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         url = f"http://127.0.0.1:{port}/environments/contoso/"
@@ -59,7 +63,10 @@ def test_an_edited_environment_shows_in_the_served_page(project: Path) -> None:
         assert "Contoso Renamed" not in page
 
         source = project / "environments" / "contoso.yml"
-        source.write_text(source.read_text("utf-8").replace("title: Contoso Ltd.", "title: Contoso Renamed Ltd."), "utf-8")
+        source.write_text(
+            source.read_text("utf-8").replace("title: Contoso Ltd.", "title: Contoso Renamed Ltd."),
+            "utf-8",
+        )
         page, _ = _poll(url, "Contoso Renamed", server)
         # The rest of the site is still served, unchanged.
         other = _fetch(f"http://127.0.0.1:{port}/environments/fabrikam/")

@@ -18,13 +18,19 @@ from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 pytestmark = pytest.mark.browser
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -34,8 +40,23 @@ def site(project: Path) -> Iterator[tuple[str, Path]]:
     out = project / "site"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml"), "-d", str(out)],
-        cwd=project, capture_output=True, text=True, timeout=120, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(project / "mkdocs.yml"),
+            "-d",
+            str(out),
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     handler = functools.partial(_QuietHandler, directory=str(out))
@@ -51,7 +72,10 @@ def site(project: Path) -> Iterator[tuple[str, Path]]:
 
 def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Path) -> None:
     origin, project = site
-    envs = {p.stem: yaml.safe_load(p.read_text("utf-8")) for p in sorted((project / "environments").glob("*.yml"))}
+    envs = {
+        p.stem: yaml.safe_load(p.read_text("utf-8"))
+        for p in sorted((project / "environments").glob("*.yml"))
+    }
     errors: list[str] = []
 
     def on_console(msg: ConsoleMessage) -> None:
@@ -81,7 +105,10 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
             page.goto(f"{origin}/environments/litwareinc/runbook/")
             page.screenshot(path=str(artifacts / "runbook-page.png"), full_page=False)
             _check_rendered_markdown(page)
-            block = page.locator("div.highlight", has_text="Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://")
+            block = page.locator(
+                "div.highlight",
+                has_text="Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://",
+            )
             assert block.count() == 1
             block.hover()
             block.locator("button[data-md-type=copy]").click()
@@ -96,13 +123,18 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
             diagram = page.locator("article img[src$='contoso-topology.svg']")
             assert diagram.count() == 1
             diagram.scroll_into_view_if_needed()
-            assert page.evaluate("img => img.complete && img.naturalWidth > 0", diagram.element_handle())
+            assert page.evaluate(
+                "img => img.complete && img.naturalWidth > 0", diagram.element_handle()
+            )
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(artifacts / "overview-page.png"), full_page=True)
 
             # Every environment's pages show no raw markup (entities in code spans, fences, Jinja).
             for name, data in envs.items():
-                for url in (f"{origin}/environments/{name}/", f"{origin}/environments/{name}/runbook/"):
+                for url in (
+                    f"{origin}/environments/{name}/",
+                    f"{origin}/environments/{name}/runbook/",
+                ):
                     page.goto(url)
                     _check_no_leftovers(page)
                     assert data["lync"]["pool"] in page.locator("article").inner_text()
@@ -115,7 +147,10 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
             search.press_sequentially(pool, delay=20)
             results = page.locator(".md-search-result__item")
             results.first.wait_for()
-            hrefs = [results.nth(i).locator("a").first.get_attribute("href") or "" for i in range(results.count())]
+            hrefs = [
+                results.nth(i).locator("a").first.get_attribute("href") or ""
+                for i in range(results.count())
+            ]
             assert any("environments/contoso/" in h for h in hrefs), hrefs
 
             assert not errors, errors
@@ -133,7 +168,9 @@ def _check_no_leftovers(page: Page) -> None:
 def _check_rendered_markdown(page: Page) -> None:
     """The litwareinc runbook: title, admonitions, tabs and task lists rendered as such."""
     _check_no_leftovers(page)
-    assert page.locator("article h1").inner_text().removesuffix("¶").strip() == "Runbook: Litware Inc."
+    assert (
+        page.locator("article h1").inner_text().removesuffix("¶").strip() == "Runbook: Litware Inc."
+    )
     assert page.locator("article .admonition").count() >= 5
     assert page.locator("article .tabbed-set").count() >= 2
     assert page.locator("article .task-list-item").count() >= 4

@@ -27,7 +27,7 @@ HOSTILE = {
     ),
     "change": {
         "id": "<svg/onload=window.__pwned='svg'>",
-        "summary": "[x](javascript:alert(1)) <a href=\"javascript:alert(2)\">a</a>",
+        "summary": '[x](javascript:alert(1)) <a href="javascript:alert(2)">a</a>',
         "requested_by": "<iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
         "implementer": "`code` **bold** <style>body{display:none}</style>",
         "risk": "high",
@@ -43,15 +43,24 @@ def _hostile_project(project: Path) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
 
 
-def test_hostile_free_text_runs_no_script_and_shows_literally(project: Path, artifacts: Path) -> None:
+def test_hostile_free_text_runs_no_script_and_shows_literally(
+    project: Path, artifacts: Path
+) -> None:
     _hostile_project(project)
     out = project / "site"
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=project,
-        capture_output=True, text=True, timeout=180, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert done.returncode == 0, done.stderr
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     dialogs: list[str] = []
@@ -66,19 +75,35 @@ def test_hostile_free_text_runs_no_script_and_shows_literally(project: Path, art
                 dialog.dismiss()
 
             page.on("dialog", on_dialog)
-            for url in ("/environments/", "/environments/litwareinc/", "/environments/litwareinc/runbook/"):
+            for url in (
+                "/environments/",
+                "/environments/litwareinc/",
+                "/environments/litwareinc/runbook/",
+            ):
                 page.goto(origin + url)
                 page.wait_for_load_state("networkidle")
                 page.mouse.move(400, 400)  # would fire an injected onmouseover
                 for link in page.locator("article a").all():  # no injected javascript: link
                     assert not (link.get_attribute("href") or "").lower().startswith("javascript:")
                 assert page.evaluate("() => window.__pwned === undefined"), url
-                assert page.locator("article img[onerror], article svg[onload], article iframe, article style").count() == 0, url
-                assert page.evaluate("() => [...document.scripts].every(s => !s.textContent.includes('__pwned'))")
+                assert (
+                    page.locator(
+                        "article img[onerror], article svg[onload], article iframe, article style"
+                    ).count()
+                    == 0
+                ), url
+                assert page.evaluate(
+                    "() => [...document.scripts].every(s => !s.textContent.includes('__pwned'))"
+                )
             # Shown literally, as the author typed it (the overview shows every free-text field).
             page.goto(origin + "/environments/litwareinc/")
             text = page.locator("article").inner_text()
-            for value in (HOSTILE["title"], HOSTILE["change"]["id"], HOSTILE["change"]["summary"], HOSTILE["change"]["implementer"]):
+            for value in (
+                HOSTILE["title"],
+                HOSTILE["change"]["id"],
+                HOSTILE["change"]["summary"],
+                HOSTILE["change"]["implementer"],
+            ):
                 assert value in text, value
             assert "{{ 7*7 }}" in text and "[click me](javascript:window.__pwned='link')" in text
             assert page.locator("article").is_visible()  # the injected <style> hid nothing

@@ -18,7 +18,11 @@ MKDOCS = str(Path(sys.executable).parent / "mkdocs")
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".runbook.lock"}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".runbook.lock"
+    }
 
 
 def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(project: Path) -> None:
@@ -27,7 +31,10 @@ def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(proje
     lines.insert(20, "{{ ctx.env.no_such_key }}\n")
     template.write_text("".join(lines), "utf-8")
     (project / "environments" / "litwareinc.yml").write_text(
-        (project / "environments" / "litwareinc.yml").read_text("utf-8").replace("Atlanta production", "Atlanta"), "utf-8"
+        (project / "environments" / "litwareinc.yml")
+        .read_text("utf-8")
+        .replace("Atlanta production", "Atlanta"),
+        "utf-8",
     )
     before = _snapshot(project / "docs")
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
@@ -50,13 +57,23 @@ def test_a_template_syntax_error_names_template_and_line(project: Path) -> None:
 def test_values_are_never_rendered_as_templates(project: Path, tmp_path: Path) -> None:
     path = project / "environments" / "litwareinc.yml"
     text = path.read_text("utf-8")
-    text = text.replace("title: Litware Inc.", "title: \"Litware {{ 7*7 }} {% raw %}\"")
-    text = text.replace("description: Atlanta production, Lync Server 2013 with Exchange Server 2013", "description: \"{{ ctx.env }} ${x} *no emphasis*\"")
+    text = text.replace("title: Litware Inc.", 'title: "Litware {{ 7*7 }} {% raw %}"')
+    text = text.replace(
+        "description: Atlanta production, Lync Server 2013 with Exchange Server 2013",
+        'description: "{{ ctx.env }} ${x} *no emphasis*"',
+    )
     path.write_text(text, "utf-8")
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert result.exit_code == 0, result.stderr
     site = tmp_path / "site"
-    built = subprocess.run([MKDOCS, "build", "--strict", "-q", "-d", str(site)], cwd=project, capture_output=True, text=True, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    built = subprocess.run(
+        [MKDOCS, "build", "--strict", "-q", "-d", str(site)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert built.returncode == 0, built.stderr
     page = (site / "environments" / "litwareinc" / "index.html").read_text("utf-8")
     shown = html.unescape(re.sub(r"<[^>]+>", "", page))  # the text a reader sees

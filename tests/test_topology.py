@@ -19,7 +19,9 @@ def _svg(path: Path) -> tuple[str, object]:
     env, diagnostics = load(path, REPO, TODAY)
     assert env is not None, diagnostics
     spec = env.spec
-    return topology_svg(env.name, spec.lync.pool, spec.lync.front_ends, spec.exchange.servers, derive(spec)), env
+    return topology_svg(
+        env.name, spec.lync.pool, spec.lync.front_ends, spec.exchange.servers, derive(spec)
+    ), env
 
 
 @pytest.mark.parametrize("path", discover(REPO), ids=lambda p: p.stem)
@@ -48,6 +50,16 @@ def test_height_grows_with_the_servers() -> None:
     env, _ = load(REPO / "environments" / "litwareinc.yml", REPO, TODAY)
     assert env is not None
     facts = derive(env.spec)
-    one = ET.fromstring(topology_svg("x", "p.example.com", ("a.example.com",), ("e.example.com",), facts))
-    many = ET.fromstring(topology_svg("x", "p.example.com", tuple(f"fe{i}.example.com" for i in range(12)), ("e.example.com",), facts))
+    one = ET.fromstring(
+        topology_svg("x", "p.example.com", ("a.example.com",), ("e.example.com",), facts)
+    )
+    many = ET.fromstring(
+        topology_svg(
+            "x",
+            "p.example.com",
+            tuple(f"fe{i}.example.com" for i in range(12)),
+            ("e.example.com",),
+            facts,
+        )
+    )
     assert float(many.get("height", 0)) > float(one.get("height", 0))
