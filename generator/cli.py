@@ -258,7 +258,7 @@ def change_request_command(
         project, name, paper=cast(pdf.Paper, paper), since=since, previous=previous
     )
     _print_diagnostics(list(env.warnings))
-    pdf.write_atomically(output, data)
+    write_atomic(output, data)
     say(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}")
 
 

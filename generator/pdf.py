@@ -15,7 +15,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from generator.errors import OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment
 from generator.steps import PlannedStep, plan
 from generator.topology import environment_svg
+from generator.writing import write_atomic
 
 Paper = Literal["a4", "letter"]
 PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
@@ -158,26 +158,10 @@ def cached_pdf(document: Document, cache_dir: Path) -> tuple[bytes, bool]:
         pass
     data = write_pdf(document)
     try:
-        write_atomically(path, data)
+        write_atomic(path, data)
     except OutputError:
         pass  # a cache that cannot be written only costs time
     return data, False
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file: a reader never sees half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 class _Collect(logging.Handler):

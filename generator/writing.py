@@ -175,16 +175,21 @@ def write_many(out_dir: Path, rels: Iterable[str], fetch: Callable[[str], bytes]
 
 
 def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, sync it and move it into place."""
-    tmp = _stage(target, data)
+    """Write ``data`` to a temporary file beside ``target``, sync it and move it into place:
+    a reader sees the old file or the new one, never half of one. Raises
+    :class:`OutputError` (not a bare ``OSError``) when the file cannot be written."""
     try:
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+        tmp = _stage(target, data)
+        try:
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _stage(target: Path, data: bytes) -> Path:

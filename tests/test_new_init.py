@@ -199,3 +199,11 @@ def test_init_copies_this_project_s_own_files(tmp_path: Path, rel: str) -> None:
     target = tmp_path / "p"
     assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0
     assert (target / rel).read_bytes() == (REPO / rel).read_bytes()
+
+
+def test_new_reports_a_write_failure_cleanly(tmp_path: Path) -> None:
+    (tmp_path / "environments").write_text("not a folder")
+    result = CliRunner().invoke(main, ["new", "lab", "--project", str(tmp_path), *FLAGS])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: cannot write {tmp_path / 'environments' / 'lab.yml'}:")
+    assert "Traceback" not in result.stderr
