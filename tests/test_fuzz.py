@@ -12,13 +12,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pwsh
 import pytest
-import tree_sitter_pwsh
 import yaml
 from conftest import REPO, TODAY
 from hypothesis import HealthCheck, given, settings
 from strategies import hostile_free_text_documents, mutated_documents
-from tree_sitter import Language, Node, Parser
 
 from generator.loading import load
 from generator.rendering import make_jinja_env, render_environment
@@ -30,8 +29,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=EXAMPLES <= 500,  # CI: the same examples every run; long runs explore
 )
-_PARSER = Parser(Language(tree_sitter_pwsh.language()))
-_BLOCK = re.compile(r"^```powershell\n(.*?)^```", re.S | re.M)
 _LOCATION = re.compile(r"^[^:]+:\d+:\d+: .+")
 _JINJA = make_jinja_env(REPO / "templates")
 
@@ -43,44 +40,22 @@ def _write(tmp: Path, text: str) -> Path:
     return path
 
 
-def _shapes(pages: dict[Any, str]) -> list[tuple[str, tuple[str, ...]]]:
-    """(command name, parameter names) of every command in every powershell block."""
-    shapes: list[tuple[str, tuple[str, ...]]] = []
-    for text in pages.values():
-        for block in _BLOCK.findall(text):
-            tree = _PARSER.parse(block.encode("utf-8"))
-            assert not tree.root_node.has_error, block
-            stack: list[Node] = [tree.root_node]
-            while stack:
-                node = stack.pop()
-                if node.type == "command":
-                    name = node.child_by_field_name("command_name") or next(
-                        (
-                            c
-                            for c in node.children
-                            if c.type in ("command_name", "command_name_expr")
-                        ),
-                        None,
-                    )
-                    params = tuple(
-                        (p.text or b"").decode()
-                        for p in _descendants(node)
-                        if p.type == "command_parameter"
-                    )
-                    shapes.append(((name.text or b"").decode() if name else "?", params))
-                stack.extend(reversed(node.children))
+def _shapes(pages: dict[Any, str]) -> list[tuple[str, tuple[str, ...], int]]:
+    """(name, parameter names, argument count) of every command on every page and script;
+    every PowerShell text must parse cleanly."""
+    shapes = []
+    for path, text in sorted(pages.items(), key=lambda item: str(item[0])):
+        sources = (
+            pwsh.powershell_blocks(text)
+            if str(path).endswith(".md")
+            else [text]
+            if str(path).endswith(".ps1")
+            else []
+        )
+        for source in sources:
+            assert not pwsh.has_error(source), (path, pwsh.error_nodes(source))
+            shapes += [command.shape for command in pwsh.commands(source)]
     return shapes
-
-
-def _descendants(node: Node) -> list[Node]:
-    out, stack = [], list(node.children)
-    while stack:
-        child = stack.pop()
-        if child.type == "command":
-            continue  # a nested command has its own shape
-        out.append(child)
-        stack.extend(child.children)
-    return out
 
 
 @FUZZ
