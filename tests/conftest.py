@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import http.server
+import os
 import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +50,46 @@ def project(tmp_path: Path) -> Path:
             REPO / folder, root / folder, ignore=shutil.ignore_patterns(".runbook.lock")
         )
     return root
+
+
+def snapshot(folder: Path, pattern: str = "*") -> dict[str, bytes]:
+    """{relative path: bytes} of every regular file below ``folder`` matching ``pattern``
+    (the build lock and links left out), to compare a tree before and after a command."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob(pattern))
+        if p.is_file() and not p.is_symlink() and p.name != ".runbook.lock"
+    }
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def served_site(project: Path) -> Iterator[str]:
+    """`mkdocs build --strict` of ``project`` into project/site, served on
+    127.0.0.1:<free port>; yields the origin (http://127.0.0.1:PORT)."""
+    out = project / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+        cwd=project, capture_output=True, text=True, timeout=180, check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TODAY
+from conftest import REPO, TODAY, snapshot
 
 from generator import writing
 from generator.project import Project, build, generate
@@ -44,15 +44,6 @@ def _run_ok(process: subprocess.Popen[bytes]) -> str:
     _out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err.decode()
     return err.decode()
-
-
-def _snapshot(folder: Path, pattern: str = "*") -> dict[str, bytes]:
-    """{relative path: bytes} of every file below ``folder`` (the lock file aside)."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob(pattern))
-        if p.is_file() and p.name != writing.LOCK
-    }
 
 
 def _synthetic(root: Path, n: int) -> Path:
@@ -195,7 +186,7 @@ def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(
     project = _synthetic(tmp_path / "project", N_KILL)
     proj = Project(project)
     build(proj)
-    old = _snapshot(project / OUT)
+    old = snapshot(project / OUT)
     _edit_titles(project, N_KILL, " (renamed)")
     new = {str(rel): text.encode() for rel, text in generate(proj, use_cache=False).files.items()}
     changed = sorted(rel for rel in new if old.get(rel) != new[rel])
@@ -212,7 +203,7 @@ def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(
     process.communicate(timeout=30)
     assert process.returncode == -signal.SIGKILL
 
-    now = _snapshot(project / OUT)
+    now = snapshot(project / OUT)
     generated = {rel: data for rel, data in now.items() if not Path(rel).name.startswith(".")}
     assert set(generated) == set(new)
     mixed = {"old": 0, "new": 0}
@@ -227,7 +218,7 @@ def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(
     assert len(check.stale) == len(changed) - mixed["new"]
 
     build(proj)
-    repaired = _snapshot(project / OUT)
+    repaired = snapshot(project / OUT)
     assert {rel: data for rel, data in repaired.items() if rel != writing.MANIFEST} == new
     assert "pending" not in json.loads(repaired[writing.MANIFEST])
     assert not [p for p in (project / OUT).rglob("*.tmp")]
@@ -249,7 +240,7 @@ def test_two_builds_at_once_do_not_corrupt(tmp_path: Path) -> None:
     project = _synthetic(tmp_path / "project", 120)
     proj = Project(project)
     build(proj)
-    before = _snapshot(project / OUT)
+    before = snapshot(project / OUT)
     _edit_titles(project, 120, " v2")
     expected = {
         str(rel): text.encode() for rel, text in generate(proj, use_cache=False).files.items()
@@ -258,7 +249,7 @@ def test_two_builds_at_once_do_not_corrupt(tmp_path: Path) -> None:
 
     first, second = _runbook(project, seed="1"), _runbook(project, seed="2")
     reports = [_run_ok(first), _run_ok(second)]
-    after = _snapshot(project / OUT)
+    after = snapshot(project / OUT)
     assert {rel: data for rel, data in after.items() if rel != writing.MANIFEST} == expected
     # The lock serialises them: one wrote every change, the other found nothing to do.
     written = sorted(int(r.strip().splitlines()[-1].split(" written")[0]) for r in reports)
@@ -270,7 +261,7 @@ def test_two_builds_at_once_do_not_corrupt(tmp_path: Path) -> None:
 
 
 def _site_pages(site: Path) -> dict[str, bytes]:
-    return _snapshot(site, "*.html") | _snapshot(site, "*.json") | _snapshot(site, "*.xml")
+    return snapshot(site, "*.html") | snapshot(site, "*.json") | snapshot(site, "*.xml")
 
 
 @pytest.mark.slow
@@ -297,14 +288,14 @@ def test_byte_identical_across_folders_hash_seeds_and_the_cache(
     for rb, site in builds:
         _run_ok(rb)
         _run_ok(site)
-    assert _snapshot(project / OUT) == _snapshot(other / OUT)
+    assert snapshot(project / OUT) == snapshot(other / OUT)
     first = _site_pages(project / "site")
     assert len([p for p in first if p.endswith(".html")]) >= 9
     assert first == _site_pages(other / "site")
     differing = sorted(
         rel
-        for rel, data in _snapshot(project / "site").items()
-        if _snapshot(other / "site").get(rel) != data
+        for rel, data in snapshot(project / "site").items()
+        if snapshot(other / "site").get(rel) != data
     )
     assert differing == [], differing
 
@@ -359,5 +350,5 @@ def test_parallel_cold_build_equals_a_serial_one(
         for rel, text in generate(Project(root), use_cache=False).files.items()
     }
     assert sorted(str(p) for p in report.written) == sorted(serial)
-    parallel = _snapshot(root / OUT)
+    parallel = snapshot(root / OUT)
     assert serial == {rel: data for rel, data in parallel.items() if rel != writing.MANIFEST}

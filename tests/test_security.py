@@ -11,19 +11,12 @@ from pathlib import Path
 import pytest
 from certs import make_certificate, pem, pem_private_key, pfx
 from click.testing import CliRunner
+from conftest import snapshot
 
 from generator.certificates import PRIVATE_KEY_REASON
 from generator.cli import main
 
 BIN = Path(sys.executable).parent
-
-
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.is_symlink()
-    }
 
 
 @pytest.mark.parametrize("kind", ["pem-key", "pfx", "pfx-with-password", "key-in-a-comment"])
@@ -48,7 +41,7 @@ def test_a_private_key_anywhere_under_environments_fails_validate_and_build(
         )
     target.parent.mkdir(exist_ok=True)
     target.write_bytes(data)
-    docs = _snapshot(project / "docs")
+    docs = snapshot(project / "docs")
 
     result = CliRunner().invoke(main, ["validate", "--project", str(project)])
     assert result.exit_code == 1
@@ -61,7 +54,7 @@ def test_a_private_key_anywhere_under_environments_fails_validate_and_build(
 
     built = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert built.exit_code == 1
-    assert _snapshot(project / "docs") == docs
+    assert snapshot(project / "docs") == docs
 
 
 def test_an_environment_file_linking_outside_the_project_is_refused(
@@ -109,7 +102,7 @@ def test_a_certificate_link_leading_outside_is_refused(project: Path, tmp_path: 
 
 def test_the_tool_writes_only_its_own_folders(project: Path, tmp_path: Path) -> None:
     (project / "docs" / "environments" / "notes.md").write_text("# Notes\n\nhand-written\n")
-    before = _snapshot(project)
+    before = snapshot(project)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     for command in (
         [str(BIN / "runbook"), "build"],
@@ -120,7 +113,7 @@ def test_the_tool_writes_only_its_own_folders(project: Path, tmp_path: Path) -> 
             command, cwd=project, env=env, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, (command, done.stderr)
-    after = _snapshot(project)
+    after = snapshot(project)
     changed = {rel for rel in set(before) | set(after) if before.get(rel) != after.get(rel)}
     allowed = ("docs/environments/", "site/", ".cache/runbook/")
     assert changed and all(rel.startswith(allowed) for rel in changed), sorted(

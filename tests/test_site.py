@@ -2,72 +2,22 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CHROMIUM_ARGS, served_site
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def site(project: Path) -> Iterator[tuple[str, Path]]:
     """`mkdocs build --strict` of the example project, served on 127.0.0.1:<free port>."""
-    out = project / "site"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "-f",
-            str(project / "mkdocs.yml"),
-            "-d",
-            str(out),
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", project
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_site(project) as origin:
+        yield origin, project
 
 
 def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Path) -> None:

@@ -11,18 +11,11 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import snapshot
 
 from generator.cli import main
 
 MKDOCS = str(Path(sys.executable).parent / "mkdocs")
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != ".runbook.lock"
-    }
 
 
 def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(project: Path) -> None:
@@ -36,13 +29,13 @@ def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(proje
         .replace("Atlanta production", "Atlanta"),
         "utf-8",
     )
-    before = _snapshot(project / "docs")
+    before = snapshot(project / "docs")
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert result.exit_code == 1
     assert "runbook.md.j2:21:" in result.stderr
     assert "no_such_key" in result.stderr
     assert "Traceback" not in result.stderr
-    assert _snapshot(project / "docs") == before
+    assert snapshot(project / "docs") == before
 
 
 def test_a_template_syntax_error_names_template_and_line(project: Path) -> None:
