@@ -134,7 +134,7 @@ def _where(shell: Shell, ctx: PageContext) -> tuple[str, str]:
     if shell == "exchange":
         return facts.exchange_product["shell"], env.exchange.servers[0]
     server = env.dns.server or f"a DNS server of the zone {facts.zone}"
-    return "Windows PowerShell (DnsServer module)", server
+    return str(ctx.products["dns"]["shell"]), server
 
 
 def _setting(spec: Any, dotted: str) -> Any:

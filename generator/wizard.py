@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from generator import names
+from generator.model import ExchangeProduct, LyncProduct
 
+# The choices are the model's: a product added there is offered here.
+LYNC_PRODUCTS: tuple[str, ...] = get_args(LyncProduct)
+EXCHANGE_PRODUCTS: tuple[str, ...] = get_args(ExchangeProduct)
 Answers = dict[str, Any]
 
 
@@ -113,14 +117,14 @@ QUESTIONS: tuple[Question, ...] = (
     Question("title", "Display name of the environment", _text, help="e.g. Litware Inc."),
     Question(
         "lync_product",
-        "Lync/Skype for Business product (lync2013, sfb2015, sfb2019)",
-        _choice("lync2013", "sfb2015", "sfb2019"),
+        f"Lync/Skype for Business product ({', '.join(LYNC_PRODUCTS)})",
+        _choice(*LYNC_PRODUCTS),
         lambda a: "sfb2019",
     ),
     Question(
         "exchange_product",
-        "Exchange product (exchange2013, exchange2016, exchange2019)",
-        _choice("exchange2013", "exchange2016", "exchange2019"),
+        f"Exchange product ({', '.join(EXCHANGE_PRODUCTS)})",
+        _choice(*EXCHANGE_PRODUCTS),
         lambda a: "exchange2016",
     ),
     Question("domain", "The organization's DNS domain", _host, help="e.g. litwareinc.com"),
