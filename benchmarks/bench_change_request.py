@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator import changes, pdf  # noqa: E402
+from generator import loading, pdf  # noqa: E402
 
 COLD = """
 import sys, time
@@ -58,12 +58,12 @@ def main() -> None:
 
     today = dt.date.today()
     jinja_env = pdf.make_jinja_env(ROOT / "templates")
-    env = changes.load_named(ROOT, args.name, today)
+    env = loading.load_named(ROOT, args.name, today)
     pdf.write_pdf(pdf.render_html(jinja_env, env))  # warm up: imports, fonts, templates
     warm, warm_cpu, html_only = [], [], []
     for _ in range(args.runs):
         start, cpu_start = time.perf_counter(), time.process_time()
-        env = changes.load_named(ROOT, args.name, today)
+        env = loading.load_named(ROOT, args.name, today)
         document = pdf.render_html(jinja_env, env)
         html_only.append(time.perf_counter() - start)
         pdf.write_pdf(document)
@@ -74,7 +74,7 @@ def main() -> None:
         hits = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            env = changes.load_named(ROOT, args.name, today)
+            env = loading.load_named(ROOT, args.name, today)
             _, cached = pdf.cached_pdf(pdf.render_html(jinja_env, env), Path(cache))
             assert cached
             hits.append(time.perf_counter() - start)

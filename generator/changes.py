@@ -21,7 +21,7 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
-from generator import loading, names, steps
+from generator import loading, steps
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import LoadedEnvironment
 from generator.rendering import PageContext, context
@@ -293,34 +293,6 @@ def _certificate_file(text: bytes) -> str | None:
     except (yaml.YAMLError, TypeError, KeyError):
         return None
     return value if isinstance(value, str) else None
-
-
-def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
-    """The environment ``name`` of the project at ``root``; :class:`InputError` if there is no
-    such (valid) environment."""
-    folder = root / "environments"
-    try:
-        names.environment_name(name)
-    except ValueError as exc:
-        raise InputError([Diagnostic(loading.display_path(folder), 1, 1, str(exc))]) from None
-    path = next(
-        (
-            folder / f"{name}{suffix}"
-            for suffix in loading.SUFFIXES
-            if (folder / f"{name}{suffix}").is_file()
-        ),
-        None,
-    )
-    if path is None:
-        known = sorted(p.stem for p in loading.discover(root))
-        hint = f" (known: {', '.join(known)})" if known else ""
-        raise InputError(
-            [Diagnostic(loading.display_path(folder), 1, 1, f"no environment named {name!r}{hint}")]
-        )
-    env, diagnostics = loading.load(path, root, today)
-    if env is None:
-        raise InputError(diagnostics)
-    return env
 
 
 def changes_for(

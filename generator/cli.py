@@ -17,7 +17,7 @@ from click.shell_completion import CompletionItem
 
 from generator import __version__, names, scaffold, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
-from generator.loading import discover
+from generator.loading import discover, load_named
 from generator.model import EnvironmentSpec
 from generator.project import Project, build, load_project
 from generator.writing import write_atomic
@@ -283,7 +283,7 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
     if (since is None) == (previous is None):
         raise click.UsageError("give exactly one of --since REV or --previous FILE")
     today = dt.date.today()
-    env = changes.load_named(project, name, today)
+    env = load_named(project, name, today)
     found = changes.changes_for(
         pdf.make_jinja_env(project / "templates"),
         project,

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from generator import certificates, names, rules, yamlsource
-from generator.errors import Diagnostic
+from generator.errors import Diagnostic, InputError
 from generator.model import EnvironmentSpec
 from generator.yamlsource import Document, KeyPath, Position
 
@@ -59,6 +59,39 @@ def discover(project: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
+    """The environment ``name`` of the project at ``root``; :class:`InputError` if there is no
+    such (valid) environment."""
+    folder = root / "environments"
+    try:
+        names.environment_name(name)
+    except ValueError as exc:
+        raise InputError([Diagnostic(display_path(folder), 1, 1, str(exc))]) from None
+    path = next(
+        (
+            folder / f"{name}{suffix}"
+            for suffix in SUFFIXES
+            if (folder / f"{name}{suffix}").is_file()
+        ),
+        None,
+    )
+    if path is None:
+        raise InputError([unknown_name(root, name)])
+    env, diagnostics = load(path, root, today)
+    if env is None:
+        raise InputError(diagnostics)
+    return env
+
+
+def unknown_name(root: Path, name: str) -> Diagnostic:
+    """The error for an environment name the project doesn't have, listing the known ones."""
+    known = sorted(p.stem for p in discover(root))
+    hint = f" (known: {', '.join(known)})" if known else ""
+    return Diagnostic(
+        display_path(root / "environments"), 1, 1, f"no environment named {name!r}{hint}"
+    )
 
 
 def load_all(

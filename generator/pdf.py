@@ -24,9 +24,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator import rendering
-from generator.changes import ChangeSet, changes_for, load_named
+from generator.changes import ChangeSet, changes_for
 from generator.errors import OutputError, RunbookError, TemplateError
-from generator.loading import LoadedEnvironment
+from generator.loading import LoadedEnvironment, load_named
 from generator.steps import PlannedStep, plan
 from generator.topology import environment_svg
 from generator.writing import write_atomic

@@ -30,6 +30,7 @@ from generator.loading import (
     load,
     load_all,
     private_key_files,
+    unknown_name,
 )
 
 OUTPUT = PurePosixPath("environments")
@@ -152,12 +153,7 @@ def build(
         known = {env.name for env, _, _ in items}
         unknown = [name for name in only if name not in known]
         if unknown:
-            raise InputError(
-                [
-                    Diagnostic(str(project.environments), 1, 1, f"no environment named {name!r}")
-                    for name in unknown
-                ]
-            )
+            raise InputError([unknown_name(project.root, name) for name in unknown])
         catalogue = {str(rel): text.encode("utf-8") for rel, text in run.catalogue(items).items()}
         digests = {rel: writing.digest(data) for rel, data in catalogue.items()}
         owner: dict[str, tuple[LoadedEnvironment, str]] = {}

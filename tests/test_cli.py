@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import snapshot
 
 from generator.cli import main
 
@@ -151,3 +152,15 @@ def test_examples_name_the_schema(example: Path) -> None:
     """Each example's first line points editors at the schema (relative to environments/)."""
     assert example.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE
     assert (example.parent / "../schema/environment-v1.json").resolve().is_file()
+
+
+def test_build_of_an_unknown_name_lists_the_known_ones_and_writes_nothing(project: Path) -> None:
+    before = snapshot(project / "docs")
+    result = CliRunner().invoke(main, ["build", "--project", str(project), "nosuch"])
+    assert result.exit_code == 1
+    folder = project / "environments"
+    assert (
+        f"{folder}:1:1: no environment named 'nosuch' (known: contoso, fabrikam, litwareinc)"
+        in result.stderr
+    )
+    assert snapshot(project / "docs") == before
