@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -17,6 +17,9 @@ class Diagnostic:
     column: int
     message: str
     severity: Severity = "error"
+    # What the problem is about, for code that acts on it (never shown): "private-key" (a
+    # private key in the file), "certificate" (the OAuthTokenIssuer certificate), or "".
+    code: str = field(default="", compare=False)
 
     def format(self) -> str:
         """Render compiler style: ``path:line:column: message`` (warnings say so)."""

@@ -116,7 +116,7 @@ def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list
 
     Links that lead out of the project are not followed (nothing outside is read).
     """
-    reported = {d.path for d in already if certificates.PRIVATE_KEY_REASON in d.message}
+    reported = {d.path for d in already if d.code == "private-key"}
     folder = project / "environments"
     if not folder.is_dir():
         return []
@@ -142,6 +142,7 @@ def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list
                         f"this file holds a private key; {certificates.PRIVATE_KEY_REASON}. Delete it "
                         "(and from the repository's history, if it was committed)"
                     ),
+                    code="private-key",
                 )
             )
     return found
@@ -153,8 +154,8 @@ def load(
     """Load one environment file: (the environment or None, its errors and warnings)."""
     shown = display_path(path)
 
-    def at(position: Position, message: str, severity: str = "error") -> Diagnostic:
-        return Diagnostic(shown, position.line, position.column, message, severity)  # type: ignore[arg-type]
+    def at(position: Position, message: str, severity: str = "error", code: str = "") -> Diagnostic:
+        return Diagnostic(shown, position.line, position.column, message, severity, code)  # type: ignore[arg-type]
 
     found: list[Diagnostic] = []
     try:
@@ -208,9 +209,11 @@ def load(
 
     found.extend(at(position, message) for position, message in doc.problems)
     secret_paths = set()
-    for key_path, message in _secrets(doc.data, ()):
+    for key_path, message, code in _secrets(doc.data, ()):
         secret_paths.add(key_path)
-        found.append(at(doc.position(key_path, key=True), f"{_dotted(key_path)}: {message}"))
+        found.append(
+            at(doc.position(key_path, key=True), f"{_dotted(key_path)}: {message}", code=code)
+        )
     spec = None
     try:
         spec = EnvironmentSpec.model_validate(doc.data)
@@ -275,10 +278,15 @@ def load(
         except (ValueError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             found.append(
-                at(doc.position(key_path), f"{_dotted(key_path)}: {stated.file}: {reason}")
+                at(
+                    doc.position(key_path),
+                    f"{_dotted(key_path)}: {stated.file}: {reason}",
+                    code="certificate",
+                )
             )
     for key_path, message, severity in rules.check(spec, certificate, today):
-        found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity))
+        code = "certificate" if key_path[:2] == ("lync", "oauth_certificate") else ""
+        found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity, code))
 
     if any(d.severity == "error" for d in found):
         return None, found
@@ -341,7 +349,8 @@ def resolve_inside(base: Path, relative: str, project: Path) -> Path:
     return resolved
 
 
-def _secrets(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+def _secrets(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str, str]]:
+    """(key path, message, diagnostic code) of every credential-like key and private key."""
     if isinstance(data, dict):
         for key, value in data.items():
             child = (*path, key)
@@ -350,11 +359,10 @@ def _secrets(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
                     child,
                     (
                         f"{key!r} looks like a credential; passwords and secrets never belong in "
-                        "an "
-                        "environment file (it is committed and published with the docs). Remove "
-                        "it; "
-                        "the runbook prompts for credentials where a command needs them"
+                        "an environment file (it is committed and published with the docs). "
+                        "Remove it; the runbook prompts for credentials where a command needs them"
                     ),
+                    "",
                 )
             else:
                 yield from _secrets(value, child)
@@ -362,7 +370,7 @@ def _secrets(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
         for i, value in enumerate(data):
             yield from _secrets(value, (*path, i))
     elif isinstance(data, str) and _PRIVATE_KEY_TEXT.search(data):
-        yield path, f"holds a private key; {certificates.PRIVATE_KEY_REASON}"
+        yield path, f"holds a private key; {certificates.PRIVATE_KEY_REASON}", "private-key"
 
 
 _ALLOWED_KEYS = frozenset({"key_size"})

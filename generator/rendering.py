@@ -78,11 +78,7 @@ class PageContext:
     version: str
     warnings: tuple[str, ...] = ()  # the loader's warnings, "key.path: message"
     certificate_expires: Any = None  # datetime.date | None: from the file, or as stated
-
-    @property
-    def certificate_warning(self) -> bool:
-        """The loader warned about the OAuthTokenIssuer certificate (e.g. expiry)."""
-        return any(w.startswith("lync.oauth_certificate") for w in self.warnings)
+    certificate_warning: bool = False  # the loader warned about the certificate (e.g. expiry)
 
 
 # Output files of one environment, relative to docs/environments/<name>/, and their templates.
@@ -139,6 +135,9 @@ def context(env: LoadedEnvironment) -> PageContext:
         products=product_table(),
         version=__version__,
         warnings=tuple(d.message for d in env.warnings if d.severity == "warning"),
+        certificate_warning=any(
+            d.code == "certificate" and d.severity == "warning" for d in env.warnings
+        ),
         certificate_expires=_expires(env),
     )
 

@@ -121,3 +121,21 @@ def test_the_tool_writes_only_its_own_folders(project: Path, tmp_path: Path) -> 
     )
     assert after["docs/environments/notes.md"] == before["docs/environments/notes.md"]
     assert (tmp_path / "cr.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_private_key_in_a_value_is_reported_once_at_its_key(project: Path) -> None:
+    _cert, key = make_certificate()
+    path = project / "environments" / "litwareinc.yml"
+    block = "".join(f"  {line}\n" for line in pem_private_key(key).decode().splitlines())
+    path.write_text(
+        path.read_text("utf-8").replace(
+            "description: Atlanta production, Lync Server 2013 with Exchange Server 2013\n",
+            f"description: |\n{block}",
+        ),
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["validate", "--project", str(project)])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if PRIVATE_KEY_REASON in line]
+    assert len(lines) == 1, result.stderr  # the file scan does not repeat the value's error
+    assert lines[0].startswith(f"{path}:5:1: description: holds a private key;"), lines[0]
