@@ -108,6 +108,20 @@ def _complete_names(
     return [CompletionItem(p.stem) for p in discover(project) if p.stem.startswith(incomplete)]
 
 
+def comparison_options(func: F) -> F:
+    """``--since REV`` and ``--previous FILE``: what the environment is compared with."""
+    func = click.option(
+        "--previous",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Compare with this environment file.",
+    )(func)
+    return click.option(
+        "--since",
+        metavar="REV",
+        help="Compare with the environment as it was at this git revision of the project.",
+    )(func)
+
+
 project_option = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
@@ -237,14 +251,7 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
     show_default=True,
     help="Paper size.",
 )
-@click.option(
-    "--since", metavar="REV", help="Show what changed since this git revision of the project."
-)
-@click.option(
-    "--previous",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Show what changed compared with this environment file.",
-)
+@comparison_options
 @_handle_errors
 def change_request_command(
     project: Path, name: str, output: Path, paper: str, since: str | None, previous: Path | None
@@ -265,14 +272,7 @@ def change_request_command(
 @main.command("diff")
 @project_option
 @click.argument("name", shell_complete=_complete_names)
-@click.option(
-    "--since", metavar="REV", help="Compare with the environment as it was at this git revision."
-)
-@click.option(
-    "--previous",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Compare with this environment file.",
-)
+@comparison_options
 @_handle_errors
 def diff_command(project: Path, name: str, since: str | None, previous: Path | None) -> None:
     """Print what changes in environment NAME: settings, commands and DNS records."""
