@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pwsh
 import pytest
+from conftest import REPO, TODAY
 
-REPO = Path(__file__).resolve().parent.parent
+from generator.loading import load
+from generator.rendering import context, make_jinja_env, render_environment
+from generator.steps import VERIFICATION, plan
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RUNBOOK = [sys.executable, "-m", "generator"]
 
@@ -118,3 +122,20 @@ def test_committed_docs_are_up_to_date() -> None:
     assert done.returncode == 0, (
         f"docs/environments/ is stale: run `runbook build`\n{done.stdout}{done.stderr}"
     )
+
+
+@pytest.mark.parametrize("name", ["contoso", "fabrikam", "litwareinc"])
+def test_the_runbook_page_has_the_steps_of_steps_yml_in_order(name: str) -> None:
+    """runbook.md.j2 writes its steps in prose; steps.yml drives the scripts and the PDF. The
+    page's step headings must be the plan's steps, same numbers, titles and order."""
+    env, diagnostics = load(REPO / "environments" / f"{name}.yml", REPO, TODAY)
+    assert env is not None, diagnostics
+    jinja_env = make_jinja_env(REPO / "templates")
+    planned = [
+        f"{s.heading}: {s.title}" for s in plan(jinja_env, context(env)) if s.number != VERIFICATION
+    ]
+    page = render_environment(jinja_env, env)[PurePosixPath(name) / "runbook.md"]
+    headings = [
+        line.removeprefix("## ") for line in page.splitlines() if line.startswith("## Step ")
+    ]
+    assert headings[1:] == planned  # step 1, the prerequisites, is a checklist, not a plan step

@@ -2,7 +2,7 @@
 # Run on atl-exchange-001.litwareinc.com, step by step, as in the runbook. Generated: do not edit.
 $ErrorActionPreference = 'Stop'
 
-# Step 3: Exchange Server Auth certificate (check only) - pre-check
+# Step 3: Exchange Server Auth certificate - pre-check
 Get-AuthConfig | Format-List
 Get-ExchangeCertificate | Format-List
 
