@@ -21,7 +21,7 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
-from generator import loading, steps
+from generator import loading, sources, steps
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import LoadedEnvironment
 from generator.rendering import PageContext, context
@@ -313,5 +313,5 @@ def changes_for(
         return compare(jinja_env, before, current, f"git revision {since}")
     if previous is not None:
         before = previous_from_file(previous, root, today)
-        return compare(jinja_env, before, current, f"the file {loading.display_path(previous)}")
+        return compare(jinja_env, before, current, f"the file {sources.display_path(previous)}")
     return None

@@ -17,9 +17,8 @@ from click.shell_completion import CompletionItem
 
 from generator import __version__, names, scaffold, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
-from generator.loading import discover, load_named
-from generator.model import EnvironmentSpec
 from generator.project import Project, build, load_project
+from generator.sources import discover
 from generator.writing import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -283,6 +282,8 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
     if (since is None) == (previous is None):
         raise click.UsageError("give exactly one of --since REV or --previous FILE")
     today = dt.date.today()
+    from generator.loading import load_named
+
     env = load_named(project, name, today)
     found = changes.changes_for(
         pdf.make_jinja_env(project / "templates"),
@@ -300,6 +301,8 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the environment file format (version 1)."""
+    from generator.model import EnvironmentSpec
+
     document = EnvironmentSpec.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     click.echo(json.dumps(document, indent=2, sort_keys=True))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from pydantic import BaseModel, ValidationError
 from generator import certificates, names, rules, yamlsource
 from generator.errors import Diagnostic, InputError
 from generator.model import EnvironmentSpec
+from generator.sources import SUFFIXES, display_path, private_key_files, unknown_name
 from generator.yamlsource import Document, KeyPath, Position
 
-SUFFIXES = (".yml", ".yaml")
 _SECRET_KEY = re.compile(
     r"pass(word|wd|phrase)?$|^pwd$|secret|token|api[_-]?key|credential|private[_-]?key|"
     r"^(pfx|pin|psk)$|_pass$|^auth(entication)?$|^key$",
@@ -43,22 +42,6 @@ class LoadedEnvironment:
     certificate: certificates.CertificateInfo | None
     certificate_path: Path | None
     warnings: tuple[Diagnostic, ...] = field(default=())
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory where it lies below it, else as given."""
-    try:
-        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
-    except ValueError:
-        return str(path)
-
-
-def discover(project: Path) -> list[Path]:
-    """The environment files of a project, in name order."""
-    folder = project / "environments"
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
 def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
@@ -85,15 +68,6 @@ def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
     return env
 
 
-def unknown_name(root: Path, name: str) -> Diagnostic:
-    """The error for an environment name the project doesn't have, listing the known ones."""
-    known = sorted(p.stem for p in discover(root))
-    hint = f" (known: {', '.join(known)})" if known else ""
-    return Diagnostic(
-        display_path(root / "environments"), 1, 1, f"no environment named {name!r}{hint}"
-    )
-
-
 def load_all(
     paths: Iterable[Path], project: Path, today: dt.date
 ) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
@@ -105,47 +79,6 @@ def load_all(
         if env is not None:
             loaded.append(env)
     return loaded, diagnostics + private_key_files(project, diagnostics)
-
-
-SCAN_BYTES = 10_000_000
-
-
-def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
-    """An error for every file under ``environments/`` that holds a private key, except
-    files that ``already`` reports a private key for (a key pasted into a YAML value).
-
-    Links that lead out of the project are not followed (nothing outside is read).
-    """
-    reported = {d.path for d in already if d.code == "private-key"}
-    folder = project / "environments"
-    if not folder.is_dir():
-        return []
-    root = project.resolve()
-    found = []
-    for path in sorted(folder.rglob("*")):
-        try:
-            if not path.is_file() or not path.resolve().is_relative_to(root):
-                continue
-            with path.open("rb") as stream:
-                data = stream.read(SCAN_BYTES)
-        except OSError:
-            continue
-        if display_path(path) not in reported and certificates.holds_private_key(data):
-            marker = data.find(b"-----BEGIN")
-            line = data.count(b"\n", 0, marker) + 1 if marker >= 0 else 1
-            found.append(
-                Diagnostic(
-                    display_path(path),
-                    line,
-                    1,
-                    (
-                        f"this file holds a private key; {certificates.PRIVATE_KEY_REASON}. Delete it "
-                        "(and from the repository's history, if it was committed)"
-                    ),
-                    code="private-key",
-                )
-            )
-    return found
 
 
 def load(

@@ -18,8 +18,8 @@ from pydantic import (
 
 from generator import names
 
-LyncProduct = Literal["lync2013", "sfb2015", "sfb2019"]
-ExchangeProduct = Literal["exchange2013", "exchange2016", "exchange2019"]
+LyncProduct = names.LyncProduct
+ExchangeProduct = names.ExchangeProduct
 
 
 def _only_date(value: Any) -> Any:

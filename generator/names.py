@@ -10,8 +10,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from typing import Literal
 
 import idna
+
+# The products a file may name (the model's fields; the wizard offers the same choices).
+LyncProduct = Literal["lync2013", "sfb2015", "sfb2019"]
+ExchangeProduct = Literal["exchange2013", "exchange2016", "exchange2019"]
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -19,19 +20,17 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from generator import cache, certificates, rendering, writing
+from generator import cache, certificates, writing
 from generator.errors import Diagnostic, InputError
-from generator.loading import (
-    LoadedEnvironment,
-    discover,
-    display_path,
-    load,
-    load_all,
-    private_key_files,
-    unknown_name,
-)
+from generator.sources import discover, display_path, private_key_files, unknown_name
+
+if TYPE_CHECKING:
+    from generator.loading import LoadedEnvironment
+
+# The loader and the templates (pydantic, YAML, Jinja) are imported where an environment is
+# loaded or rendered: a build whose environments all come from the cache never needs them.
 
 OUTPUT = PurePosixPath("environments")
 # Fewer cache misses than this are loaded and rendered in the build's own process: starting
@@ -77,12 +76,16 @@ def load_project(
     project: Project, paths: Sequence[Path] = (), today: dt.date | None = None
 ) -> tuple[list[LoadedEnvironment], list[Diagnostic]]:
     """Load the given environment files (default: all of the project), with diagnostics."""
+    from generator.loading import load_all
+
     files = list(paths) or discover(project.root)
     return load_all(files, project.root, today or dt.date.today())
 
 
 def render(project: Project, envs: list[LoadedEnvironment]) -> dict[PurePosixPath, str]:
     """Every generated file, keyed by path below docs/environments/."""
+    from generator import rendering
+
     return rendering.render_all(project.templates, envs)
 
 
@@ -100,18 +103,18 @@ def generate(
     raised for them here. Every file is returned in memory (the mkdocs plugin needs them all);
     :func:`build` streams instead.
     """
-    run = _Run(project, today or dt.date.today(), use_cache)
+    run = _Run(project, today or dt.date.today(), use_cache, whole=True)
     result = Generated()
     items = list(run.environments(result.diagnostics))
     result.diagnostics += private_key_files(project.root, result.diagnostics)
     result.rendered = run.rendered
-    result.envs = [env for env, _, _ in items]
+    result.envs = [item.env for item in items if item.env is not None]
     if result.errors:
         run.close(prune=False)
         return result
-    for env, key, _ in items:
-        if not only or env.name in only:
-            result.files.update(run.files(key, env))
+    for item in items:
+        if (not only or item.name in only) and item.files is not None:
+            result.files.update(item.files)
     result.files.update(run.catalogue(items))
     run.close(prune=not only)
     return result
@@ -130,63 +133,69 @@ def build(
 
     ``only`` limits rendering to the named environments (the catalogue is always rebuilt);
     the other environments' files are kept. Raises :class:`InputError` when any file is
-    invalid: nothing is written then. ``progress`` is called with each environment's name
-    once it is loaded and rendered (for a progress bar).
+    invalid: nothing under docs/ is written then. ``progress`` is called with each
+    environment's name once it is loaded and rendered (for a progress bar).
 
-    Memory stays flat in the number of environments: the first pass keeps only each
-    environment's data and the digests of its files; the second fetches the text of changed
-    files one environment at a time (from the cache, where the first pass put it).
+    Memory stays flat in the number of environments: an environment's files are staged (see
+    :class:`writing.Writer`) as soon as they are rendered; what is kept of each is its
+    digests and its catalogue row. The cache holds no rendered text for a build: the files
+    on disk are the copy (an environment whose files were changed on disk is rendered again).
     """
     run = _Run(project, today or dt.date.today(), use_cache=True)
     diagnostics: list[Diagnostic] = []
-    try:
-        items = []
-        for item in run.environments(
-            diagnostics, jobs=jobs if jobs is not None else _default_jobs()
-        ):
-            items.append(item)
-            if progress is not None:
-                progress(item[0].name)
-        diagnostics += private_key_files(project.root, diagnostics)
-        if any(d.severity == "error" for d in diagnostics):
-            raise InputError(diagnostics)
-        known = {env.name for env, _, _ in items}
-        unknown = [name for name in only if name not in known]
-        if unknown:
-            raise InputError([unknown_name(project.root, name) for name in unknown])
-        catalogue = {str(rel): text.encode("utf-8") for rel, text in run.catalogue(items).items()}
-        digests = {rel: writing.digest(data) for rel, data in catalogue.items()}
-        owner: dict[str, tuple[LoadedEnvironment, str]] = {}
-        for env, key, env_digests in items:
-            if not only or env.name in only:
-                digests.update(env_digests)
-                owner.update(dict.fromkeys(env_digests, (env, key)))
-        current: dict[str, Any] = {"key": None, "files": {}}
-
-        def fetch(rel: str) -> bytes:
-            if rel in catalogue:
-                return catalogue[rel]
-            env, key = owner[rel]
-            if current["key"] != key:  # files come in name order: one environment at a time
-                current["key"], current["files"] = (
-                    key,
-                    {str(p): t for p, t in run.files(key, env).items()},
-                )
-            return str(current["files"][rel]).encode("utf-8")
-
-        keep: frozenset[str] = frozenset()
-        if only:
-            manifest = writing.read_manifest(project.output)
-            keep = frozenset(rel for rel in manifest if rel.split("/")[0] in known - set(only))
-        if check:
-            report = writing.sync(
-                project.output, digests=digests, fetch=fetch, keep=keep, dry_run=True
+    writer: writing.Writer | None = None
+    with contextlib.ExitStack() as stack:
+        if not check:
+            stack.enter_context(writing.locked(project.root / cache.FOLDER / "build.lock"))
+        try:
+            writer = writing.Writer(
+                project.output,
+                project.root / cache.FOLDER / "staging",
+                run.output_stats(),
+                dry_run=check,
             )
-        else:
-            with writing.locked(project.output):
-                report = writing.sync(project.output, digests=digests, fetch=fetch, keep=keep)
-    finally:
-        run.close(prune=not only and not any(d.severity == "error" for d in diagnostics))
+            rows: list[dict[str, Any]] = []
+            keys: list[str] = []
+            names: set[str] = set()
+            for item in run.environments(
+                diagnostics, jobs=jobs if jobs is not None else _default_jobs()
+            ):
+                rows.append(item.row)
+                keys.append(item.key)
+                names.add(item.name)
+                if progress is not None:
+                    progress(item.name)
+                if only and item.name not in only:
+                    continue
+                changed = [rel for rel, d in item.digests.items() if writer.add(rel, d)]
+                if changed and not any(d.severity == "error" for d in diagnostics):
+                    data = item.data if item.data is not None else run.render_again(item)
+                    for rel in changed:
+                        writer.stage(rel, data[rel])
+            diagnostics += private_key_files(project.root, diagnostics)
+            if any(d.severity == "error" for d in diagnostics):
+                raise InputError(diagnostics)
+            unknown = [name for name in only if name not in names]
+            if unknown:
+                raise InputError([unknown_name(project.root, name) for name in unknown])
+            for path, text in run.catalogue_from_rows(rows, keys).items():
+                encoded = text.encode("utf-8")
+                if writer.add(str(path), writing.digest(encoded)):
+                    writer.stage(str(path), encoded)
+            keep: frozenset[str] = frozenset()
+            if only:
+                keep = frozenset(
+                    rel for rel in writer.known if rel.split("/")[0] in names - set(only)
+                )
+            report = writer.commit(keep)
+            if not check:
+                run.save_output_stats(writer.stats)
+        except BaseException:
+            if writer is not None:
+                writer.abandon()
+            raise
+        finally:
+            run.close(prune=not only and not any(d.severity == "error" for d in diagnostics))
     return report, diagnostics
 
 
@@ -198,17 +207,44 @@ def _default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass
+class _Item:
+    """One valid environment of a run: what a build keeps of it."""
+
+    name: str
+    path: Path
+    key: str
+    digests: dict[str, str]  # {path below docs/environments/: SHA-256}
+    row: dict[str, Any]  # its catalogue row (rendering.catalogue_row)
+    data: dict[str, bytes] | None = None  # its files' bytes, when rendered in this run
+    env: LoadedEnvironment | None = None  # loaded in this run, or (whole runs) from the cache
+    files: dict[PurePosixPath, str] | None = None  # its files' texts (whole runs)
+
+
+# What loading and rendering one environment gives: the environment (None: invalid), its
+# diagnostics, and when valid its files' bytes, their digests and its catalogue row.
+_Made: TypeAlias = (
+    "tuple[LoadedEnvironment | None, list[Diagnostic], dict[str, bytes] | None,"
+    " dict[str, str] | None, dict[str, Any] | None]"
+)
+
+
 class _Run:
     """One pass over a project's environment files, through the cache.
 
-    An environment's cache entry is two records: its data (the loaded environment, its
-    warnings, the digests of its files, its certificate file's digest) and, apart, the text
-    of its files, read only when needed.
+    An environment's cache entry (under its key) is small, plain data: its name, path,
+    warnings, catalogue row, the digests of its files and its certificate file's digest (a
+    build reads it without importing the model). A ``whole`` run (:func:`generate`, for the
+    mkdocs plugin, which needs every file's text) also keeps the loaded environment
+    (``key:env``) and its files' texts (``key:files``).
     """
 
-    def __init__(self, project: Project, today: dt.date, use_cache: bool) -> None:
+    def __init__(
+        self, project: Project, today: dt.date, use_cache: bool, *, whole: bool = False
+    ) -> None:
         self.project = project
         self.today = today
+        self.whole = whole
         self.store = cache.Cache(project.root, "environments") if use_cache else None
         self.base = cache.hash_parts(
             cache.generator_fingerprint(),
@@ -217,16 +253,18 @@ class _Run:
         )
         self.rendered: list[str] = []
         self._jinja_env: Any = None
-        self._memory: dict[str, dict[PurePosixPath, str]] = {}  # files not in the cache
+        self.compiled = project.root / cache.FOLDER / "templates" if use_cache else None
 
     def jinja_env(self) -> Any:
-        self._jinja_env = self._jinja_env or rendering.make_jinja_env(self.project.templates)
+        from generator import rendering
+
+        self._jinja_env = self._jinja_env or rendering.make_jinja_env(
+            self.project.templates, self.compiled
+        )
         return self._jinja_env
 
-    def environments(
-        self, diagnostics: list[Diagnostic], jobs: int = 1
-    ) -> Iterator[tuple[LoadedEnvironment, str, dict[str, str]]]:
-        """Each valid environment with its cache key and {file: digest}; diagnostics appended.
+    def environments(self, diagnostics: list[Diagnostic], jobs: int = 1) -> Iterator[_Item]:
+        """Each valid environment, in name order; diagnostics appended.
 
         With ``jobs`` > 1 and enough cache misses, the misses are loaded and rendered in that
         many worker processes; the results come back in name order all the same."""
@@ -234,36 +272,62 @@ class _Run:
         for path in discover(self.project.root):
             data = path.read_bytes()
             key = cache.hash_parts(self.base, path.name, data)
-            lookups.append((path, data, key, _lookup(self.store, key, path)))
+            lookups.append((path, data, key, self._lookup(key, path)))
         misses = [path for path, _, _, entry in lookups if entry is None]
         made = self._make(misses, jobs)
         for path, data, key, entry in lookups:
             if entry is not None:
-                diagnostics.extend(
-                    dataclasses.replace(d, path=display_path(path)) for d in entry["warnings"]
-                )
-                yield entry["env"], key, entry["digests"]
+                item, warnings = entry
+                shown = display_path(path)
+                diagnostics.extend(dataclasses.replace(d, path=shown) for d in warnings)
+                yield item
                 continue
-            env, found, files = next(made)
+            env, found, made_data, digests, row = next(made)
             diagnostics.extend(found)
-            if env is None or files is None:
+            if env is None or made_data is None or digests is None or row is None:
                 continue
             self.rendered.append(env.name)
-            digests = {
-                str(rel): writing.digest(text.encode("utf-8")) for rel, text in files.items()
-            }
+            item = _Item(env.name, path, key, digests, row, made_data, env)
+            texts = {rel: b.decode("utf-8") for rel, b in made_data.items()} if self.whole else {}
+            if self.whole:
+                item.files = {PurePosixPath(rel): text for rel, text in texts.items()}
             if self.store is not None and path.read_bytes() == data and _certificate_unchanged(env):
-                self.store.put(key + ":files", {str(rel): text for rel, text in files.items()})
-                self.store.put(key, _entry(env, found, digests))
-            else:
-                self._memory[key] = files
-            yield env, key, digests
+                self.store.put(key, _entry(env, found, digests, row))
+                if self.whole:
+                    self.store.put(key + ":env", env)
+                    self.store.put(key + ":files", texts)
+            yield item
 
-    def _make(
-        self, paths: list[Path], jobs: int
-    ) -> Iterator[
-        tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]
-    ]:
+    def _lookup(self, key: str, path: Path) -> tuple[_Item, list[Diagnostic]] | None:
+        """The cached item for ``key`` and its warnings, if its certificate file (named inside
+        it) is unchanged (and, for a whole run, its environment and texts are cached too)."""
+        if self.store is None:
+            return None
+        entry = self.store.get(key)
+        if not isinstance(entry, dict) or "row" not in entry:
+            return None
+        if entry["certificate"] is not None:
+            cert_path, cert_digest = entry["certificate"]
+            try:
+                if hashlib.sha256(Path(cert_path).read_bytes()).hexdigest() != cert_digest:
+                    return None
+            except OSError:
+                return None
+        if entry["path"] != str(path):
+            # The project was moved or copied: the output does not depend on where it lies.
+            return None
+        item = _Item(entry["name"], path, key, entry["digests"], entry["row"])
+        if self.whole:
+            from generator.loading import LoadedEnvironment
+
+            env, files = self.store.get(key + ":env"), self.store.get(key + ":files")
+            if not isinstance(env, LoadedEnvironment) or not isinstance(files, dict):
+                return None
+            item.env = env
+            item.files = {PurePosixPath(rel): str(text) for rel, text in files.items()}
+        return item, entry["warnings"]
+
+    def _make(self, paths: list[Path], jobs: int) -> Iterator[_Made]:
         """Load and render ``paths``, in order: here, or in worker processes when it pays."""
         if jobs <= 1 or len(paths) < PARALLEL_MIN:
             for path in paths:
@@ -277,37 +341,59 @@ class _Run:
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
             # A bounded window of batches in flight: results wait in memory only that long.
             window = collections.deque(
-                pool.submit(_make_batch, batch, self.project, self.today)
+                pool.submit(_make_batch, batch, self.project, self.today, self.compiled)
                 for batch in itertools.islice(batches, 2 * jobs)
             )
             while window:
                 results = window.popleft().result()
                 following = next(batches, None)
                 if following is not None:
-                    window.append(pool.submit(_make_batch, following, self.project, self.today))
+                    window.append(
+                        pool.submit(_make_batch, following, self.project, self.today, self.compiled)
+                    )
                 yield from results
 
-    def files(self, key: str, env: LoadedEnvironment) -> dict[PurePosixPath, str]:
-        """The files of the environment cached under ``key`` (rendered again if evicted)."""
-        if key in self._memory:
-            return self._memory[key]
-        stored = self.store.get(key + ":files") if self.store is not None else None
-        if isinstance(stored, dict):
-            return {PurePosixPath(rel): str(text) for rel, text in stored.items()}
-        return rendering.render_environment(self.jinja_env(), env)
+    def render_again(self, item: _Item) -> dict[str, bytes]:
+        """The files of a cached environment whose files on disk differ from what it makes
+        (edited or deleted by hand): loaded and rendered again."""
+        env, _, data, _, _ = _load_and_render(item.path, self.project, self.today, self.jinja_env())
+        if env is None or data is None:  # the file changed under the build: next time
+            raise InputError(
+                [
+                    Diagnostic(
+                        display_path(item.path), 1, 1, "changed while being built: build again"
+                    )
+                ]
+            )
+        return data
 
-    def catalogue(
-        self, items: list[tuple[LoadedEnvironment, str, dict[str, str]]]
+    def catalogue(self, items: list[_Item]) -> dict[PurePosixPath, str]:
+        """``index.md``, the catalogue of all environments."""
+        return self.catalogue_from_rows([item.row for item in items], [i.key for i in items])
+
+    def catalogue_from_rows(
+        self, rows: list[dict[str, Any]], keys: list[str]
     ) -> dict[PurePosixPath, str]:
-        """``index.md``, the catalogue of all environments (cached under all their keys)."""
-        key = cache.hash_parts(self.base, "catalogue", *(k for _, k, _ in items))
+        """The catalogue from the environments' rows (cached under all their keys)."""
+        key = cache.hash_parts(self.base, "catalogue", *keys)
         stored = self.store.get(key) if self.store is not None else None
         if isinstance(stored, dict):
             return stored
-        catalogue = rendering.render_catalogue(self.jinja_env(), [env for env, _, _ in items])
+        from generator import rendering
+
+        catalogue = rendering.render_catalogue_rows(self.jinja_env(), rows)
         if self.store is not None:
             self.store.put(key, catalogue)
         return catalogue
+
+    def output_stats(self) -> writing.Stats:
+        """The recorded state of the files the last build left in docs/environments/."""
+        stored = self.store.get(_STATS_KEY) if self.store is not None else None
+        return stored if isinstance(stored, dict) else {}
+
+    def save_output_stats(self, stats: writing.Stats) -> None:
+        if self.store is not None:
+            self.store.put(_STATS_KEY, stats)
 
     def close(self, *, prune: bool) -> None:
         if self.store is None:
@@ -317,25 +403,36 @@ class _Run:
         self.store.close()
 
 
-def _load_and_render(
-    path: Path, project: Project, today: dt.date, jinja_env: Any
-) -> tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]:
+_STATS_KEY = "docs/environments: file states"
+
+
+def _load_and_render(path: Path, project: Project, today: dt.date, jinja_env: Any) -> _Made:
+    from generator import rendering
+    from generator.loading import load
+
     env, found = load(path, project.root, today)
     if env is None:
-        return None, found, None
-    return env, found, rendering.render_environment(jinja_env, env)
+        return None, found, None, None, None
+    data = {
+        str(rel): text.encode("utf-8")
+        for rel, text in rendering.render_environment(jinja_env, env).items()
+    }
+    digests = {rel: writing.digest(b) for rel, b in data.items()}
+    return env, found, data, digests, rendering.catalogue_row(env)
 
 
 def _make_batch(
-    paths: list[Path], project: Project, today: dt.date
-) -> list[tuple[LoadedEnvironment | None, list[Diagnostic], dict[PurePosixPath, str] | None]]:
+    paths: list[Path], project: Project, today: dt.date, compiled: Path | None
+) -> list[_Made]:
     """A worker's share of :meth:`_Run._make` (a module-level function: it is pickled)."""
-    jinja_env = rendering.make_jinja_env(project.templates)
+    from generator import rendering
+
+    jinja_env = rendering.make_jinja_env(project.templates, compiled)
     return [_load_and_render(path, project, today, jinja_env) for path in paths]
 
 
 def _entry(
-    env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str]
+    env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str], row: dict[str, Any]
 ) -> dict[str, Any]:
     certificate = None
     if env.certificate_path is not None:
@@ -343,28 +440,14 @@ def _entry(
             str(env.certificate_path),
             hashlib.sha256(env.certificate_path.read_bytes()).hexdigest(),
         )
-    return {"env": env, "warnings": list(found), "digests": digests, "certificate": certificate}
-
-
-def _lookup(store: cache.Cache | None, key: str, path: Path) -> dict[str, Any] | None:
-    """A cached entry for ``key``, if its certificate file (named inside it) is unchanged."""
-    if store is None:
-        return None
-    entry = store.get(key)
-    if not isinstance(entry, dict) or "digests" not in entry:
-        return None
-    if entry["certificate"] is not None:
-        cert_path, cert_digest = entry["certificate"]
-        try:
-            if hashlib.sha256(Path(cert_path).read_bytes()).hexdigest() != cert_digest:
-                return None
-        except OSError:
-            return None
-    env: LoadedEnvironment = entry["env"]
-    if env.path != path:
-        # The project was moved or copied: the output does not depend on where it lies.
-        return None
-    return entry
+    return {
+        "name": env.name,
+        "path": str(env.path),
+        "warnings": list(found),
+        "digests": digests,
+        "row": row,
+        "certificate": certificate,
+    }
 
 
 def _certificate_unchanged(env: LoadedEnvironment) -> bool:

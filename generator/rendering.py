@@ -101,12 +101,22 @@ SCRIPTS = {
 CATALOGUE = ("index.md", "catalogue.md.j2")
 
 
-def make_jinja_env(templates: Path) -> jinja2.Environment:
+def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Environment:
     """The project's Jinja environment: StrictUndefined; no autoescape (Markdown output),
     except for HTML templates (``*.html.j2``, the change-request document), which escape
-    every value."""
+    every value. ``compiled``: a folder that keeps the compiled templates (Jinja's bytecode
+    cache, checked against each template's source), so a process does not compile them
+    again."""
+    bytecode_cache = None
+    if compiled is not None:
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode_cache = jinja2.FileSystemBytecodeCache(str(compiled))
+        except OSError:
+            bytecode_cache = None  # a cache never fails a build
     jinja_env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
+        bytecode_cache=bytecode_cache,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html.j2",), default_for_string=False, default=False
@@ -171,14 +181,59 @@ def render_environment(
     return out
 
 
+def catalogue_row(env: LoadedEnvironment) -> dict[str, Any]:
+    """What the catalogue shows of one environment, as plain data (dicts, strings, a date).
+
+    A build keeps this small row per environment, not the environment itself: its memory
+    stays flat in the number of environments, and a row comes out of the cache without
+    importing the model. ``templates/catalogue.md.j2`` sees ``row.name``, ``row.env.*`` (the
+    fields below), ``row.facts.*``, ``row.certificate_expires``, ``row.certificate_warning``
+    and ``row.warnings``.
+    """
+    ctx = context(env)
+    spec, facts = env.spec, ctx.facts
+    return {
+        "name": env.name,
+        "env": {
+            "title": spec.title,
+            "description": spec.description,
+            "domain": spec.domain,
+            "sip_domain": spec.sip_domain,
+            "lync": {
+                "product": spec.lync.product,
+                "pool": spec.lync.pool,
+                "front_ends": list(spec.lync.front_ends),
+            },
+            "exchange": {"product": spec.exchange.product, "servers": list(spec.exchange.servers)},
+        },
+        "facts": {
+            "lync_product": dict(facts.lync_product),
+            "exchange_product": dict(facts.exchange_product),
+            "pair": {"documented": facts.pair.documented, "note": facts.pair.note},
+            "autodiscover_host": facts.autodiscover_host,
+            "zone": facts.zone,
+        },
+        "certificate_expires": ctx.certificate_expires,
+        "certificate_warning": ctx.certificate_warning,
+        "warnings": list(ctx.warnings),
+    }
+
+
 def render_catalogue(
     jinja_env: jinja2.Environment, envs: Iterable[LoadedEnvironment]
 ) -> dict[PurePosixPath, str]:
     """Render ``docs/environments/index.md``, the catalogue of all environments."""
-    rows = [context(env) for env in sorted(envs, key=lambda e: e.name)]
+    return render_catalogue_rows(jinja_env, [catalogue_row(env) for env in envs])
+
+
+def render_catalogue_rows(
+    jinja_env: jinja2.Environment, rows: Iterable[dict[str, Any]]
+) -> dict[PurePosixPath, str]:
+    """The catalogue from :func:`catalogue_row` rows (in any order: sorted by name here)."""
+    ordered = sorted(rows, key=lambda row: str(row["name"]))
     target, template = CATALOGUE
     return {
-        PurePosixPath(target): _render(jinja_env, template, rows=rows, products=product_table())
+        PurePosixPath(target): _render(jinja_env, template, rows=ordered, products=product_table())
     }
 
 

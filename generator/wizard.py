@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from generator import names
-from generator.model import ExchangeProduct, LyncProduct
 
 # The choices are the model's: a product added there is offered here.
-LYNC_PRODUCTS: tuple[str, ...] = get_args(LyncProduct)
-EXCHANGE_PRODUCTS: tuple[str, ...] = get_args(ExchangeProduct)
+LYNC_PRODUCTS: tuple[str, ...] = get_args(names.LyncProduct)
+EXCHANGE_PRODUCTS: tuple[str, ...] = get_args(names.ExchangeProduct)
 Answers = dict[str, Any]
 
 

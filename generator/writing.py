@@ -5,17 +5,29 @@ wrote with its SHA-256. A file that exists but is not in the manifest is someone
 we refuse to overwrite it (unless its bytes are exactly what we would write) and never
 delete it.
 
-A write goes in three steps, so that a build killed at any moment (even with SIGKILL)
-leaves every file either entirely old or entirely new, and the next build repairs the rest:
+A build goes through a :class:`Writer`, so that a build killed at any moment (even with
+SIGKILL) leaves every file either entirely old or entirely new, and the next build repairs
+the rest:
 
-1. the manifest is rewritten to name every file this build may create, with both the old
+1. while environments are rendered, each file whose bytes change is written to a staging
+   folder (``.cache/runbook/staging/``); nothing under ``docs/`` changes yet, so a build
+   that finds an invalid file later leaves the docs as they were;
+2. the manifest is rewritten to name every file this build may create, with both the old
    and the new digest ("pending"), so a kill never leaves a file we made unrecorded;
-2. every changed file is written to a temporary file beside it, the file system is synced
-   once (not once per file: that dominated cold builds), and each is renamed into place;
-3. the final manifest replaces the pending one.
+3. the file system is synced once (not once per file: that dominated cold builds) and each
+   staged file is renamed into place (a rename replaces a file whole);
+4. the final manifest replaces the pending one.
 
-Temporary files left by a killed build (``.<name>.<random>.tmp`` beside a generated file)
-are removed by the next build.
+A killed build's staging folder is removed by the next one.
+
+Whether a file on disk still holds what the manifest says is decided by its bytes, except
+that a file whose size, modification and change times (nanoseconds) and inode are exactly
+those recorded when a build last read it is taken to hold the bytes it held then (the test
+git makes for its index): a warm build reads no file back. The change time cannot be set
+by hand and every write moves it. A state is recorded only when the file was read (its
+state taken before the read) and had not changed for :data:`SETTLED_NS`, so an edit in the
+same timestamp tick as the recorded one (file systems keep coarse times) cannot pass
+unseen; files a build writes are read back, and recorded, by the next build.
 """
 
 from __future__ import annotations
@@ -23,20 +35,24 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from generator.errors import OutputError
 
 MANIFEST = ".runbook-manifest.json"
-LOCK = ".runbook.lock"
+# A file untouched for this long has a timestamp no later edit can repeat (FAT's 2 s ticks).
+SETTLED_NS = 2_500_000_000
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp\Z")
 
 
@@ -77,10 +93,10 @@ def _read_manifest_digests(out_dir: Path) -> dict[str, list[str]]:
 
 
 @contextlib.contextmanager
-def locked(out_dir: Path) -> Iterator[None]:
-    """Hold the project's build lock: two builds at once wait for each other."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / LOCK).open("a") as handle:
+def locked(lock_file: Path) -> Iterator[None]:
+    """Hold a build lock (the file ``lock_file``): two builds at once wait for each other."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -88,90 +104,157 @@ def locked(out_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def sync(
-    out_dir: Path,
-    files: Mapping[PurePosixPath, str] | None = None,
-    *,
-    keep: frozenset[str] = frozenset(),
-    dry_run: bool = False,
-    digests: Mapping[str, str] | None = None,
-    fetch: Callable[[str], bytes] | None = None,
-) -> WriteReport:
-    """Make ``out_dir`` hold exactly ``files`` among the generated ones.
+# {relative path: (sha256, size, mtime_ns, ctime_ns, inode)} of files as the last build left them
+Stats = dict[str, tuple[str, int, int, int, int]]
 
-    Either ``files`` ({path: text}) or, to keep memory flat, ``digests`` ({path: SHA-256 of
-    the new bytes}) and ``fetch`` (path -> new bytes, called only for files that change, in
-    name order). Files in the old manifest that are neither given nor in ``keep`` are removed
-    (an environment was deleted). ``keep`` protects the files of environments that were not
-    rebuilt this time.
+
+class Writer:
+    """One build's (or, with ``dry_run``, one check's) view of ``out_dir``.
+
+    :meth:`add` each generated file's digest; when it returns True, the file changes and
+    :meth:`stage` must be given its bytes (at once, or later). :meth:`commit` then moves the
+    staged files into place and removes the files of deleted environments; files in the old
+    manifest that were neither added nor listed in ``keep`` are removed. ``stats`` are the
+    recorded file states (see the module docstring); :attr:`stats` holds the new ones after
+    the commit. Memory: a digest per file, never a file's text beyond the one being staged.
     """
-    if files is not None:
-        encoded = {str(path): text.encode("utf-8") for path, text in files.items()}
-        digests = {rel: digest(data) for rel, data in encoded.items()}
-        fetch = encoded.__getitem__
-    assert digests is not None and fetch is not None, "give files, or digests and fetch"
-    report = WriteReport()
-    known = _read_manifest_digests(out_dir)
-    changed: list[str] = []
-    for rel, new_digest in sorted(digests.items()):
-        target = out_dir / rel
-        current = _read(target)
-        if current is not None and digest(current) == new_digest:
-            report.unchanged.append(PurePosixPath(rel))
-            continue
-        if current is not None and rel not in known:
+
+    def __init__(
+        self, out_dir: Path, staging: Path, stats: Stats | None = None, *, dry_run: bool = False
+    ) -> None:
+        self.out_dir = out_dir
+        self.staging = staging
+        self.dry_run = dry_run
+        self.known = _read_manifest_digests(out_dir)
+        self.stats: Stats = dict(stats or {})
+        self.digests: dict[str, str] = {}
+        self.report = WriteReport()
+        self._unchanged = 0
+        self._changed: list[str] = []
+        self._staged: dict[str, str] = {}  # rel -> its staged file
+        if not dry_run:
+            shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
+
+    def add(self, rel: str, new_digest: str) -> bool:
+        """Record that ``rel`` (relative to ``out_dir``) should hold bytes with ``new_digest``;
+        True when the file on disk differs (then :meth:`stage` its bytes)."""
+        self.digests[rel] = new_digest
+        current = self._current_digest(rel)
+        if current == new_digest:
+            self._unchanged += 1
+            return False
+        if current is not None and rel not in self.known:
             raise OutputError(
-                f"{target}: exists but was not generated by runbook; refusing to overwrite it "
-                "(move it away, or rename the environment)"
+                f"{self.out_dir / rel}: exists but was not generated by runbook; refusing to "
+                "overwrite it (move it away, or rename the environment)"
             )
-        report.written.append(PurePosixPath(rel))
-        changed.append(rel)
-    removed: list[str] = []
-    for rel in sorted(set(known) - set(digests) - keep):
-        current = _read(out_dir / rel)
-        if current is None:
-            continue
-        if digest(current) not in known[rel]:
-            # Edited by hand since we wrote it: leave it, and drop it from the manifest.
-            continue
-        report.removed.append(PurePosixPath(rel))
-        removed.append(rel)
-    if dry_run:
+        self._changed.append(rel)
+        return True
+
+    def stage(self, rel: str, data: bytes) -> None:
+        """Write the new bytes of ``rel`` (which :meth:`add` said changes) to the staging folder."""
+        if self.dry_run:
+            return
+        if not self._staged:
+            os.makedirs(self.staging, exist_ok=True)
+        # One flat folder, numbered files: creating a folder per environment twice (here
+        # and in docs/) was a large part of a cold build.
+        name = os.path.join(self.staging, str(len(self._staged)))
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        self._staged[rel] = name
+
+    def commit(self, keep: frozenset[str] = frozenset()) -> WriteReport:
+        """Move every staged file into place, remove deleted environments' files, and write the
+        manifest (see the module docstring for the order). With ``dry_run``, only report."""
+        report, known = self.report, self.known
+        report.written = [PurePosixPath(rel) for rel in sorted(self._changed)]
+        report.unchanged = [PurePosixPath()] * self._unchanged  # counted, not listed
+        removed: list[str] = []
+        for rel in sorted(set(known) - set(self.digests) - keep):
+            current = self._current_digest(rel)
+            if current is None:
+                continue
+            if current not in known[rel]:
+                # Edited by hand since we wrote it: leave it, and drop it from the manifest.
+                continue
+            report.removed.append(PurePosixPath(rel))
+            removed.append(rel)
+        if self.dry_run:
+            return report
+
+        final = {rel: known[rel][-1] for rel in keep if rel in known}
+        final.update(self.digests)
+        changed = sorted(self._changed)
+        if changed or removed:
+            # Record the intent, so a kill from here on leaves nothing unaccounted for.
+            old = {rel: values[0] for rel, values in known.items()}
+            _write_manifest(self.out_dir, {**final, **old}, {rel: final[rel] for rel in changed})
+            _sync_file_system(self.out_dir)
+            made: set[Path] = set()
+            for rel in changed:
+                target = self.out_dir / rel
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
+                _move_into_place(Path(self._staged[rel]), target)
+            for rel in removed:
+                (self.out_dir / rel).unlink(missing_ok=True)
+                self.stats.pop(rel, None)
+                _remove_empty_parents((self.out_dir / rel).parent, self.out_dir)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        _remove_manifest_temporaries(self.out_dir)
+        # The manifest of what is on disk now.
+        _write_manifest(self.out_dir, final, {})
+        for rel in [*changed, *(set(self.stats) - set(final))]:
+            self.stats.pop(rel, None)  # read back, and recorded, by the next build
         return report
 
-    final = {rel: known[rel][-1] for rel in keep if rel in known}
-    final.update(digests)
-    if changed or removed:
-        # Step 1: record the intent, so a kill from here on leaves nothing unaccounted for.
-        old = {rel: values[0] for rel, values in known.items()}
-        pending = {rel: final[rel] for rel in changed}
-        _write_manifest(out_dir, {**final, **old}, pending)
-        # Step 2: the files themselves.
-        write_many(out_dir, changed, fetch)
-        for rel in removed:
-            (out_dir / rel).unlink(missing_ok=True)
-            _remove_empty_parents((out_dir / rel).parent, out_dir)
-    _remove_temporaries(out_dir, set(digests) | set(known))
-    # Step 3: the manifest of what is on disk now.
-    _write_manifest(out_dir, final, {})
-    return report
+    def abandon(self) -> None:
+        """Drop what was staged (an invalid file turned up): the docs stay as they were."""
+        if not self.dry_run:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _current_digest(self, rel: str) -> str | None:
+        """The SHA-256 of the file on disk (None: there is none), from the recorded state when
+        the file's size, times and inode still match it."""
+        path = os.path.join(self.out_dir, rel)
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+        recorded = self.stats.get(rel)
+        if recorded is not None and recorded[1:] == _state(st):
+            return recorded[0]
+        data = _read(Path(path))
+        if data is None:
+            return None
+        found = digest(data)
+        if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - SETTLED_NS:
+            self.stats[rel] = (found, *_state(st))
+        else:
+            self.stats.pop(rel, None)
+        return found
 
 
-def write_many(out_dir: Path, rels: Iterable[str], fetch: Callable[[str], bytes]) -> None:
-    """Write each file atomically: every one to a temporary file beside it, one sync of the
-    file system, then each renamed into place (a rename replaces a file whole)."""
-    staged: list[tuple[str, Path]] = []
+def _state(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _move_into_place(staged: Path, target: Path) -> None:
     try:
-        for rel in rels:
-            staged.append((rel, _stage(out_dir / rel, fetch(rel))))
-        _sync_file_system(out_dir)
-        for rel, tmp in staged:
-            os.replace(tmp, out_dir / rel)
-        staged.clear()
-    finally:
-        for _, tmp in staged:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        os.replace(staged, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:  # EXDEV: the cache is on another file system than docs/
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+        write_atomic(target, staged.read_bytes())
 
 
 def write_atomic(target: Path, data: bytes) -> None:
@@ -223,30 +306,31 @@ def _sync_file_system(folder: Path) -> None:
 
 
 def _write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[str, str]) -> None:
-    document: dict[str, object] = {"generator": "runbook", "files": dict(sorted(files.items()))}
-    if pending:
-        document["pending"] = dict(sorted(pending.items()))
-    payload = (json.dumps(document, indent=1) + "\n").encode()
+    # What json.dumps(document, indent=1) writes, a line per file, made without the slow
+    # pure-Python indenting encoder (the manifest of 10,000 environments has 70,000 lines).
+    sections = [("files", files), *([("pending", pending)] if pending else [])]
+    lines = ['{\n "generator": "runbook"']
+    for title, entries in sections:
+        body = ",\n".join(
+            f"  {json.dumps(rel)}: {json.dumps(value)}" for rel, value in sorted(entries.items())
+        )
+        lines.append(f' "{title}": {{\n{body}\n }}' if entries else f' "{title}": {{}}')
+    payload = (",\n".join(lines) + "\n}\n").encode()
     if _read(out_dir / MANIFEST) != payload:
         write_atomic(out_dir / MANIFEST, payload)
 
 
-def _remove_temporaries(out_dir: Path, generated: set[str]) -> None:
-    """Remove temporary files a killed build left beside files we generate (only those)."""
-    folders = {(out_dir / rel).parent for rel in generated} | {out_dir}
-    for folder in sorted(folders):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            match = _TEMPORARY.match(name)
-            if match is None:
-                continue
-            rel = (folder / match["name"]).relative_to(out_dir).as_posix()
-            if rel in generated or match["name"] == MANIFEST:
-                with contextlib.suppress(OSError):
-                    (folder / name).unlink()
+def _remove_manifest_temporaries(out_dir: Path) -> None:
+    """Remove the temporary files a killed build left beside the manifest (only those)."""
+    try:
+        names = os.listdir(out_dir)
+    except OSError:
+        return
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is not None and match["name"] == MANIFEST:
+            with contextlib.suppress(OSError):
+                (out_dir / name).unlink()
 
 
 def _read(path: Path) -> bytes | None:

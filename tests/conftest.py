@@ -46,19 +46,17 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
     for folder in ("docs", "templates", "environments", "schema"):
-        shutil.copytree(
-            REPO / folder, root / folder, ignore=shutil.ignore_patterns(".runbook.lock")
-        )
+        shutil.copytree(REPO / folder, root / folder)
     return root
 
 
 def snapshot(folder: Path, pattern: str = "*") -> dict[str, bytes]:
     """{relative path: bytes} of every regular file below ``folder`` matching ``pattern``
-    (the build lock and links left out), to compare a tree before and after a command."""
+    (links left out), to compare a tree before and after a command."""
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob(pattern))
-        if p.is_file() and not p.is_symlink() and p.name != ".runbook.lock"
+        if p.is_file() and not p.is_symlink()
     }
 
 

@@ -103,8 +103,8 @@ def test_a_damaged_cache_entry_is_a_miss(project: Path) -> None:
     generate(proj, today=TODAY)
     with sqlite3.connect(project / ".cache" / "runbook" / "environments.sqlite3") as db:
         assert (
-            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 7
-        )  # 3 x 2 + catalogue
+            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 10
+        )  # 3 x (entry, environment, texts) + catalogue
     db.close()
     result = generate(proj, today=TODAY)
     assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
@@ -222,17 +222,24 @@ def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(
     assert {rel: data for rel, data in repaired.items() if rel != writing.MANIFEST} == new
     assert "pending" not in json.loads(repaired[writing.MANIFEST])
     assert not [p for p in (project / OUT).rglob("*.tmp")]
+    assert not (project / ".cache" / "runbook" / "staging").exists()
 
 
-def test_stray_temporary_files_of_generated_files_are_removed(project: Path) -> None:
+def test_a_killed_builds_leftovers_are_removed_and_nothing_else(project: Path) -> None:
+    """A killed build may leave its staging folder and a temporary manifest: the next build
+    removes them, and leaves alone a temporary-looking file it did not make."""
     out = project / OUT
     build(Project(project), today=TODAY)
-    stray = out / "contoso" / ".runbook.md.a1b2c3d4.tmp"
+    staged = project / ".cache" / "runbook" / "staging" / "0"
+    staged.parent.mkdir(parents=True)
+    staged.write_text("half", "utf-8")
+    stray = out / f".{writing.MANIFEST}.a1b2c3d4.tmp"
     stray.write_text("half", "utf-8")
-    foreign = out / "contoso" / ".notes.md.a1b2c3d4.tmp"  # not beside a file we generate
+    foreign = out / "contoso" / ".notes.md.a1b2c3d4.tmp"  # not ours
     foreign.write_text("someone else's", "utf-8")
     build(Project(project), today=TODAY)
     assert not stray.exists()
+    assert not staged.parent.exists()
     assert foreign.read_text("utf-8") == "someone else's"
 
 
@@ -352,3 +359,54 @@ def test_parallel_cold_build_equals_a_serial_one(
     assert sorted(str(p) for p in report.written) == sorted(serial)
     parallel = snapshot(root / OUT)
     assert serial == {rel: data for rel, data in parallel.items() if rel != writing.MANIFEST}
+
+
+def test_generated_files_changed_by_hand_are_found_and_rendered_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm build trusts a file's recorded size, times and inode, so an edit by hand that
+    keeps the size, and a deleted file, must still be found: --check lists them, and a build
+    (every environment from the cache) renders those environments again."""
+    monkeypatch.setattr(writing, "SETTLED_NS", 0)  # record the states of files just written
+    proj = Project(project)
+    build(proj, today=TODAY)
+    time.sleep(0.05)  # past the file system's timestamp tick
+    build(proj, today=TODAY)  # reads every file back and records its state
+    out = project / OUT
+    expected = snapshot(out)
+    edited = out / "contoso" / "runbook.md"
+    data = edited.read_bytes()
+    edited.write_bytes(data.replace(b"Exchange", b"Exchangf", 1))
+    assert len(edited.read_bytes()) == len(data) and edited.read_bytes() != data
+    (out / "fabrikam" / "fabrikam-dns.ps1").unlink()
+
+    check, _ = build(proj, check=True, today=TODAY)
+    assert [str(p) for p in check.stale] == ["contoso/runbook.md", "fabrikam/fabrikam-dns.ps1"]
+    report, _ = build(proj, today=TODAY)
+    assert sorted(str(p) for p in report.written) == [
+        "contoso/runbook.md",
+        "fabrikam/fabrikam-dns.ps1",
+    ]
+    assert snapshot(out) == expected
+    again, _ = build(proj, check=True, today=TODAY)
+    assert again.stale == []
+
+
+@pytest.mark.parametrize(
+    ("files", "pending"),
+    [
+        ({"a/b.md": "0" * 64, "index.md": "1" * 64}, {}),
+        ({"a": "1"}, {"a": "2"}),
+        ({}, {}),
+        ({'é"\\': "1"}, {}),
+    ],
+)
+def test_the_manifest_is_written_as_json_dumps_indent_1_would(
+    tmp_path: Path, files: dict[str, str], pending: dict[str, str]
+) -> None:
+    """The manifest is formatted by hand (for speed): byte for byte what json.dumps makes."""
+    writing._write_manifest(tmp_path, files, pending)
+    document: dict[str, object] = {"generator": "runbook", "files": dict(sorted(files.items()))}
+    if pending:
+        document["pending"] = dict(sorted(pending.items()))
+    assert (tmp_path / writing.MANIFEST).read_text("utf-8") == json.dumps(document, indent=1) + "\n"

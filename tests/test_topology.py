@@ -9,7 +9,8 @@ import pytest
 from conftest import REPO, TODAY
 
 from generator.facts import derive
-from generator.loading import discover, load
+from generator.loading import load
+from generator.sources import discover
 from generator.topology import topology_svg
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -1,0 +1,93 @@
+"""Where a project's environment files are, and how paths are shown: what a build needs
+before it loads anything (this module imports neither the model nor YAML nor Jinja, so a
+build whose environments all come from the cache starts fast)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from generator import certificates
+from generator.errors import Diagnostic
+
+SUFFIXES = (".yml", ".yaml")
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory where it lies below it, else as given."""
+    cwd = os.getcwd()
+    if os.path.abspath(path).startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path)
+    try:  # through links
+        return os.path.relpath(path) if path.resolve().is_relative_to(cwd) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def discover(project: Path) -> list[Path]:
+    """The environment files of a project, in name order."""
+    folder = project / "environments"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+def unknown_name(root: Path, name: str) -> Diagnostic:
+    """The error for an environment name the project doesn't have, listing the known ones."""
+    known = sorted(p.stem for p in discover(root))
+    hint = f" (known: {', '.join(known)})" if known else ""
+    return Diagnostic(
+        display_path(root / "environments"), 1, 1, f"no environment named {name!r}{hint}"
+    )
+
+
+SCAN_BYTES = 10_000_000
+
+
+def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
+    """An error for every file under ``environments/`` that holds a private key, except
+    files that ``already`` reports a private key for (a key pasted into a YAML value).
+
+    Links that lead out of the project are not followed (nothing outside is read).
+    """
+    reported = {d.path for d in already if d.code == "private-key"}
+    folder = project / "environments"
+    root = os.path.realpath(project)
+    if not folder.is_dir() or not _inside(os.path.realpath(folder), root):
+        return []
+    candidates = []
+    for top, _dirs, files in os.walk(folder):  # links to folders are not entered
+        for name in files:
+            full = os.path.join(top, name)
+            if not os.path.isfile(full):  # a FIFO or a device would block a read
+                continue
+            if not os.path.islink(full) or _inside(os.path.realpath(full), root):
+                candidates.append(Path(full))
+    found = []
+    for path in sorted(candidates):
+        try:
+            with path.open("rb") as stream:
+                data = stream.read(SCAN_BYTES)
+        except OSError:
+            continue
+        if certificates.holds_private_key(data) and display_path(path) not in reported:
+            marker = data.find(b"-----BEGIN")
+            line = data.count(b"\n", 0, marker) + 1 if marker >= 0 else 1
+            found.append(
+                Diagnostic(
+                    display_path(path),
+                    line,
+                    1,
+                    (
+                        f"this file holds a private key; {certificates.PRIVATE_KEY_REASON}. Delete it "
+                        "(and from the repository's history, if it was committed)"
+                    ),
+                    code="private-key",
+                )
+            )
+    return found
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
