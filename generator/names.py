@@ -24,6 +24,7 @@ _SIP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
 _THUMBPRINT = re.compile(r"[0-9A-F]{40}\Z")
 _INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _HOST_ASCII = re.compile(r"[A-Za-z0-9.-]")
+_HOST_PLAIN = re.compile(r"[A-Za-z0-9.-]+\Z")  # nothing to look at character by character
 # Characters that word processors and mail clients put in place of hyphens and quotes.
 _LOOKALIKES = {
     "\u2010": "a Unicode hyphen",
@@ -85,7 +86,7 @@ def hostname(value: str) -> str:
         raise ValueError(f"{shown(value)}: write the name without the trailing dot")
     if len(value) > 253:  # before any per-character work: a hostile file can hold megabytes
         raise ValueError(f"{shown(value)} is longer than 253 characters")
-    for char in value:
+    for char in "" if _HOST_PLAIN.match(value) else value:
         if char in _LOOKALIKES:
             kind = "a hyphen (-)" if "quote" not in _LOOKALIKES[char] else "nothing"
             raise ValueError(

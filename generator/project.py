@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from generator import cache, certificates, writing
 from generator.errors import Diagnostic, InputError
@@ -154,25 +154,34 @@ def build(
                 run.output_stats(),
                 dry_run=check,
             )
+            if not check:
+                run.stage_to = (project.output, writer.staging)
             rows: list[dict[str, Any]] = []
             keys: list[str] = []
             names: set[str] = set()
+            clean: set[str] = set()  # files whose cache entry says they hold no private key
             for item in run.environments(
                 diagnostics, jobs=jobs if jobs is not None else _default_jobs()
             ):
                 rows.append(item.row)
                 keys.append(item.key)
+                if item.cached:
+                    clean.add(str(item.path))
                 names.add(item.name)
                 if progress is not None:
                     progress(item.name)
                 if only and item.name not in only:
                     continue
                 changed = [rel for rel, d in item.digests.items() if writer.add(rel, d)]
-                if changed and not any(d.severity == "error" for d in diagnostics):
+                unstaged = [rel for rel in changed if rel not in item.staged]
+                for rel in changed:
+                    if rel in item.staged:
+                        writer.adopt(rel, item.staged[rel])
+                if unstaged and not check and not any(d.severity == "error" for d in diagnostics):
                     data = item.data if item.data is not None else run.render_again(item)
-                    for rel in changed:
+                    for rel in unstaged:
                         writer.stage(rel, data[rel])
-            diagnostics += private_key_files(project.root, diagnostics)
+            diagnostics += private_key_files(project.root, diagnostics, clean)
             if any(d.severity == "error" for d in diagnostics):
                 raise InputError(diagnostics)
             unknown = [name for name in only if name not in names]
@@ -217,16 +226,26 @@ class _Item:
     digests: dict[str, str]  # {path below docs/environments/: SHA-256}
     row: dict[str, Any]  # its catalogue row (rendering.catalogue_row)
     data: dict[str, bytes] | None = None  # its files' bytes, when rendered in this run
+    staged: dict[str, str] = field(default_factory=dict)  # {rel: staged file}, this run
     env: LoadedEnvironment | None = None  # loaded in this run, or (whole runs) from the cache
     files: dict[PurePosixPath, str] | None = None  # its files' texts (whole runs)
+    cached: bool = False  # from the cache (its file held no private key when it was stored)
 
 
-# What loading and rendering one environment gives: the environment (None: invalid), its
-# diagnostics, and when valid its files' bytes, their digests and its catalogue row.
-_Made: TypeAlias = (
-    "tuple[LoadedEnvironment | None, list[Diagnostic], dict[str, bytes] | None,"
-    " dict[str, str] | None, dict[str, Any] | None]"
-)
+@dataclass
+class _Made:
+    """What loading and rendering one environment gives (in a worker process, or here)."""
+
+    found: list[Diagnostic]  # its diagnostics
+    name: str = ""
+    valid: bool = False
+    data: dict[str, bytes] | None = None  # its files' bytes (when asked for)
+    staged: dict[str, str] = field(default_factory=dict)  # {rel: staged file}, changed files
+    digests: dict[str, str] = field(default_factory=dict)
+    row: dict[str, Any] = field(default_factory=dict)  # its catalogue row
+    # What the cache keeps of it; None when its file or certificate changed during the build.
+    entry: dict[str, Any] | None = None
+    env: LoadedEnvironment | None = None  # sent back from a worker only when asked for
 
 
 class _Run:
@@ -254,6 +273,9 @@ class _Run:
         self.rendered: list[str] = []
         self._jinja_env: Any = None
         self.compiled = project.root / cache.FOLDER / "templates" if use_cache else None
+        # (docs folder, staging folder): a build's misses stage their changed files there
+        # (in the worker that rendered them: the bytes never travel between processes).
+        self.stage_to: tuple[Path, Path] | None = None
 
     def jinja_env(self) -> Any:
         from generator import rendering
@@ -273,28 +295,38 @@ class _Run:
             data = path.read_bytes()
             key = cache.hash_parts(self.base, path.name, data)
             lookups.append((path, data, key, self._lookup(key, path)))
-        misses = [path for path, _, _, entry in lookups if entry is None]
+        misses = [(path, writing.digest(data)) for path, data, _, entry in lookups if entry is None]
         made = self._make(misses, jobs)
-        for path, data, key, entry in lookups:
+        for path, _, key, entry in lookups:
             if entry is not None:
                 item, warnings = entry
                 shown = display_path(path)
                 diagnostics.extend(dataclasses.replace(d, path=shown) for d in warnings)
                 yield item
                 continue
-            env, found, made_data, digests, row = next(made)
-            diagnostics.extend(found)
-            if env is None or made_data is None or digests is None or row is None:
+            made_one = next(made)
+            diagnostics.extend(made_one.found)
+            if not made_one.valid:
                 continue
-            self.rendered.append(env.name)
-            item = _Item(env.name, path, key, digests, row, made_data, env)
-            texts = {rel: b.decode("utf-8") for rel, b in made_data.items()} if self.whole else {}
-            if self.whole:
+            self.rendered.append(made_one.name)
+            item = _Item(
+                made_one.name,
+                path,
+                key,
+                made_one.digests,
+                made_one.row,
+                made_one.data,
+                made_one.staged,
+                made_one.env,
+            )
+            texts = {}
+            if self.whole and made_one.data is not None:
+                texts = {rel: b.decode("utf-8") for rel, b in made_one.data.items()}
                 item.files = {PurePosixPath(rel): text for rel, text in texts.items()}
-            if self.store is not None and path.read_bytes() == data and _certificate_unchanged(env):
-                self.store.put(key, _entry(env, found, digests, row))
+            if self.store is not None and made_one.entry is not None:
+                self.store.put(key, made_one.entry)
                 if self.whole:
-                    self.store.put(key + ":env", env)
+                    self.store.put(key + ":env", made_one.env)
                     self.store.put(key + ":files", texts)
             yield item
 
@@ -316,7 +348,7 @@ class _Run:
         if entry["path"] != str(path):
             # The project was moved or copied: the output does not depend on where it lies.
             return None
-        item = _Item(entry["name"], path, key, entry["digests"], entry["row"])
+        item = _Item(entry["name"], path, key, entry["digests"], entry["row"], cached=True)
         if self.whole:
             from generator.loading import LoadedEnvironment
 
@@ -327,45 +359,48 @@ class _Run:
             item.files = {PurePosixPath(rel): str(text) for rel, text in files.items()}
         return item, entry["warnings"]
 
-    def _make(self, paths: list[Path], jobs: int) -> Iterator[_Made]:
-        """Load and render ``paths``, in order: here, or in worker processes when it pays."""
+    def _make(self, paths: list[tuple[Path, str]], jobs: int) -> Iterator[_Made]:
+        """Load and render ``paths`` (with the SHA-256 of the bytes their cache keys were made
+        from), in order: here, or in worker processes when it pays."""
         if jobs <= 1 or len(paths) < PARALLEL_MIN:
-            for path in paths:
-                yield _load_and_render(path, self.project, self.today, self.jinja_env())
+            for path, sha in paths:
+                yield _load_and_render(
+                    path, sha, self.project, self.today, self.jinja_env(), self._wants()
+                )
             return
         chunk = max(16, min(64, len(paths) // (jobs * 8)))
         batches = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
         context = multiprocessing.get_context(
             "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         )
+        args = (self.project, self.today, self.compiled, self._wants())
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
             # A bounded window of batches in flight: results wait in memory only that long.
             window = collections.deque(
-                pool.submit(_make_batch, batch, self.project, self.today, self.compiled)
+                pool.submit(_make_batch, batch, *args)
                 for batch in itertools.islice(batches, 2 * jobs)
             )
             while window:
                 results = window.popleft().result()
                 following = next(batches, None)
                 if following is not None:
-                    window.append(
-                        pool.submit(_make_batch, following, self.project, self.today, self.compiled)
-                    )
+                    window.append(pool.submit(_make_batch, following, *args))
                 yield from results
+
+    def _wants(self) -> _Wants:
+        return _Wants(env=self.whole, data=self.whole or self.stage_to is None, stage=self.stage_to)
 
     def render_again(self, item: _Item) -> dict[str, bytes]:
         """The files of a cached environment whose files on disk differ from what it makes
         (edited or deleted by hand): loaded and rendered again."""
-        env, _, data, _, _ = _load_and_render(item.path, self.project, self.today, self.jinja_env())
-        if env is None or data is None:  # the file changed under the build: next time
+        made = _load_and_render(
+            item.path, "", self.project, self.today, self.jinja_env(), _Wants(data=True)
+        )
+        if not made.valid or made.data is None:  # the file changed under the build
             raise InputError(
-                [
-                    Diagnostic(
-                        display_path(item.path), 1, 1, "changed while being built: build again"
-                    )
-                ]
+                [Diagnostic(display_path(item.path), 1, 1, "changed during the build: build again")]
             )
-        return data
+        return made.data
 
     def catalogue(self, items: list[_Item]) -> dict[PurePosixPath, str]:
         """``index.md``, the catalogue of all environments."""
@@ -406,29 +441,65 @@ class _Run:
 _STATS_KEY = "docs/environments: file states"
 
 
-def _load_and_render(path: Path, project: Project, today: dt.date, jinja_env: Any) -> _Made:
+@dataclass(frozen=True)
+class _Wants:
+    """What :func:`_load_and_render` sends back besides digests, row and cache entry."""
+
+    env: bool = False  # the loaded environment
+    data: bool = False  # the files' bytes
+    stage: tuple[Path, Path] | None = None  # (docs folder, staging folder): stage changed files
+
+
+def _load_and_render(
+    path: Path, sha: str, project: Project, today: dt.date, jinja_env: Any, wants: _Wants
+) -> _Made:
+    """Load ``path``, render it, and make its cache entry (when its bytes still have the
+    SHA-256 ``sha``, its certificate file still holds what was read, and no private key is
+    in it: a file that holds one is scanned again every time)."""
     from generator import rendering
     from generator.loading import load
 
     env, found = load(path, project.root, today)
     if env is None:
-        return None, found, None, None, None
+        return _Made(found)
     data = {
         str(rel): text.encode("utf-8")
         for rel, text in rendering.render_environment(jinja_env, env).items()
     }
     digests = {rel: writing.digest(b) for rel, b in data.items()}
-    return env, found, data, digests, rendering.catalogue_row(env)
+    made = _Made(found, env.name, True, row=rendering.catalogue_row(env), digests=digests)
+    try:
+        raw = path.read_bytes()
+        if (
+            writing.digest(raw) == sha
+            and not certificates.holds_private_key(raw)
+            and _certificate_unchanged(env)
+        ):
+            made.entry = _entry(env, found, digests, made.row)
+    except OSError:
+        pass
+    if wants.stage is not None:
+        out_dir, staging = wants.stage
+        made.staged = writing.stage_changed(out_dir, staging, data, digests)
+    if wants.data:
+        made.data = data
+    if wants.env:
+        made.env = env
+    return made
 
 
 def _make_batch(
-    paths: list[Path], project: Project, today: dt.date, compiled: Path | None
+    paths: list[tuple[Path, str]],
+    project: Project,
+    today: dt.date,
+    compiled: Path | None,
+    wants: _Wants,
 ) -> list[_Made]:
     """A worker's share of :meth:`_Run._make` (a module-level function: it is pickled)."""
     from generator import rendering
 
     jinja_env = rendering.make_jinja_env(project.templates, compiled)
-    return [_load_and_render(path, project, today, jinja_env) for path in paths]
+    return [_load_and_render(path, sha, project, today, jinja_env, wants) for path, sha in paths]
 
 
 def _entry(

@@ -5,7 +5,7 @@ build whose environments all come from the cache starts fast)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from generator import certificates
@@ -45,9 +45,12 @@ def unknown_name(root: Path, name: str) -> Diagnostic:
 SCAN_BYTES = 10_000_000
 
 
-def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
+def private_key_files(
+    project: Path, already: Iterable[Diagnostic] = (), clean: Collection[str] = ()
+) -> list[Diagnostic]:
     """An error for every file under ``environments/`` that holds a private key, except
-    files that ``already`` reports a private key for (a key pasted into a YAML value).
+    files that ``already`` reports a private key for (a key pasted into a YAML value) and
+    the files named in ``clean`` (their bytes were scanned before: the cache says so).
 
     Links that lead out of the project are not followed (nothing outside is read).
     """
@@ -60,12 +63,12 @@ def private_key_files(project: Path, already: Iterable[Diagnostic] = ()) -> list
     for top, _dirs, files in os.walk(folder):  # links to folders are not entered
         for name in files:
             full = os.path.join(top, name)
-            if not os.path.isfile(full):  # a FIFO or a device would block a read
+            if full in clean or not os.path.isfile(full):  # a FIFO would block a read
                 continue
             if not os.path.islink(full) or _inside(os.path.realpath(full), root):
-                candidates.append(Path(full))
+                candidates.append(full)
     found = []
-    for path in sorted(candidates):
+    for path in map(Path, sorted(candidates)):
         try:
             with path.open("rb") as stream:
                 data = stream.read(SCAN_BYTES)

@@ -134,6 +134,7 @@ class Writer:
         self._staged: dict[str, str] = {}  # rel -> its staged file
         if not dry_run:
             shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
+            staging.mkdir(parents=True, exist_ok=True)
 
     def add(self, rel: str, new_digest: str) -> bool:
         """Record that ``rel`` (relative to ``out_dir``) should hold bytes with ``new_digest``;
@@ -155,19 +156,17 @@ class Writer:
         """Write the new bytes of ``rel`` (which :meth:`add` said changes) to the staging folder."""
         if self.dry_run:
             return
-        if not self._staged:
-            os.makedirs(self.staging, exist_ok=True)
         # One flat folder, numbered files: creating a folder per environment twice (here
         # and in docs/) was a large part of a cold build.
         name = os.path.join(self.staging, str(len(self._staged)))
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        _write_new(name, data)
         self._staged[rel] = name
+
+    def adopt(self, rel: str, staged: str) -> None:
+        """Take ``staged`` (written by :func:`stage_changed`, maybe in another process) as the
+        new bytes of ``rel``, which :meth:`add` said changes."""
+        if not self.dry_run:
+            self._staged[rel] = staged
 
     def commit(self, keep: frozenset[str] = frozenset()) -> WriteReport:
         """Move every staged file into place, remove deleted environments' files, and write the
@@ -242,6 +241,33 @@ class Writer:
         else:
             self.stats.pop(rel, None)
         return found
+
+
+def stage_changed(
+    out_dir: Path, staging: Path, data: Mapping[str, bytes], digests: Mapping[str, str]
+) -> dict[str, str]:
+    """Write to ``staging`` each file of ``data`` whose bytes differ from the file in
+    ``out_dir`` (compared by reading it); {rel: staged file}. For worker processes: the
+    build's :class:`Writer` then decides (:meth:`Writer.add`) and adopts them."""
+    staged = {}
+    for rel, new in data.items():
+        current = _read(out_dir / rel)
+        if current is not None and digest(current) == digests[rel]:
+            continue
+        name = os.path.join(staging, rel.replace("/", "%"))  # flat; "%" is in no file name
+        _write_new(name, new)
+        staged[rel] = name
+    return staged
+
+
+def _write_new(name: str, data: bytes) -> None:
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _state(st: os.stat_result) -> tuple[int, int, int, int]:
