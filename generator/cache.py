@@ -147,6 +147,30 @@ class Cache:
         self.hits += 1
         return value
 
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        """{key: value} of the ``keys`` that are stored and readable (one query per 500)."""
+        found: dict[str, Any] = {}
+        self.used.update(keys)
+        rows: list[tuple[str, bytes]] = []
+        if self._db is not None:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                with contextlib.suppress(sqlite3.Error):
+                    rows += self._db.execute(
+                        f"SELECT key, value FROM entries WHERE key IN ({marks})", chunk
+                    ).fetchall()
+        for key, data in rows:
+            try:
+                stored_key, value = pickle.loads(data)
+            except Exception:  # a damaged or foreign entry is only a miss
+                continue
+            if stored_key == key:
+                found[key] = value
+        self.hits += len(found)
+        self.misses += len(keys) - len(found)
+        return found
+
     def put(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` (committed by :meth:`flush` or every ``BATCH``)."""
         self.used.add(key)

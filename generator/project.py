@@ -276,6 +276,7 @@ class _Run:
         # (docs folder, staging folder): a build's misses stage their changed files there
         # (in the worker that rendered them: the bytes never travel between processes).
         self.stage_to: tuple[Path, Path] | None = None
+        self._digests: dict[str, str | None] = {}
 
     def jinja_env(self) -> Any:
         from generator import rendering
@@ -290,14 +291,20 @@ class _Run:
 
         With ``jobs`` > 1 and enough cache misses, the misses are loaded and rendered in that
         many worker processes; the results come back in name order all the same."""
-        lookups = []
+        found = []
         for path in discover(self.project.root):
             data = path.read_bytes()
-            key = cache.hash_parts(self.base, path.name, data)
-            lookups.append((path, data, key, self._lookup(key, path)))
-        misses = [(path, writing.digest(data)) for path, data, _, entry in lookups if entry is None]
+            found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
+        stored = self.store.get_many([key for _, _, key in found]) if self.store else {}
+        lookups = collections.deque(
+            (path, sha, key, self._lookup(key, path, stored.pop(key, None)))
+            for path, sha, key in found
+        )
+        del found, stored
+        misses = [(path, sha) for path, sha, _, entry in lookups if entry is None]
         made = self._make(misses, jobs)
-        for path, _, key, entry in lookups:
+        while lookups:  # each environment is let go of once the caller is done with it
+            path, _, key, entry = lookups.popleft()
             if entry is not None:
                 item, warnings = entry
                 shown = display_path(path)
@@ -330,20 +337,15 @@ class _Run:
                     self.store.put(key + ":files", texts)
             yield item
 
-    def _lookup(self, key: str, path: Path) -> tuple[_Item, list[Diagnostic]] | None:
-        """The cached item for ``key`` and its warnings, if its certificate file (named inside
-        it) is unchanged (and, for a whole run, its environment and texts are cached too)."""
-        if self.store is None:
-            return None
-        entry = self.store.get(key)
-        if not isinstance(entry, dict) or "row" not in entry:
+    def _lookup(self, key: str, path: Path, entry: Any) -> tuple[_Item, list[Diagnostic]] | None:
+        """The cached item for ``key`` (its stored ``entry``) and its warnings, if its
+        certificate file (named inside it) is unchanged (and, for a whole run, its environment
+        and texts are cached too)."""
+        if self.store is None or not isinstance(entry, dict) or "row" not in entry:
             return None
         if entry["certificate"] is not None:
             cert_path, cert_digest = entry["certificate"]
-            try:
-                if hashlib.sha256(Path(cert_path).read_bytes()).hexdigest() != cert_digest:
-                    return None
-            except OSError:
+            if self._file_digest(cert_path) != cert_digest:
                 return None
         if entry["path"] != str(path):
             # The project was moved or copied: the output does not depend on where it lies.
@@ -358,6 +360,15 @@ class _Run:
             item.env = env
             item.files = {PurePosixPath(rel): str(text) for rel, text in files.items()}
         return item, entry["warnings"]
+
+    def _file_digest(self, name: str) -> str | None:
+        """SHA-256 of a certificate file (read once per run: environments share them)."""
+        if name not in self._digests:
+            try:
+                self._digests[name] = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+            except OSError:
+                self._digests[name] = None
+        return self._digests[name]
 
     def _make(self, paths: list[tuple[Path, str]], jobs: int) -> Iterator[_Made]:
         """Load and render ``paths`` (with the SHA-256 of the bytes their cache keys were made

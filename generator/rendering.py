@@ -207,8 +207,11 @@ def catalogue_row(env: LoadedEnvironment) -> dict[str, Any]:
             "exchange": {"product": spec.exchange.product, "servers": list(spec.exchange.servers)},
         },
         "facts": {
-            "lync_product": dict(facts.lync_product),
-            "exchange_product": dict(facts.exchange_product),
+            "lync_product": {"id": spec.lync.product, "name": facts.lync_product["name"]},
+            "exchange_product": {
+                "id": spec.exchange.product,
+                "name": facts.exchange_product["name"],
+            },
             "pair": {"documented": facts.pair.documented, "note": facts.pair.note},
             "autodiscover_host": facts.autodiscover_host,
             "zone": facts.zone,
