@@ -17,6 +17,8 @@ import hashlib
 import itertools
 import multiprocessing
 import os
+import pickle
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -156,14 +158,14 @@ def build(
             )
             if not check:
                 run.stage_to = (project.output, writer.staging)
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[str, bytes]] = []  # (name, pickled catalogue row)
             keys: list[str] = []
             names: set[str] = set()
             clean: set[str] = set()  # files whose cache entry says they hold no private key
             for item in run.environments(
                 diagnostics, jobs=jobs if jobs is not None else _default_jobs()
             ):
-                rows.append(item.row)
+                rows.append((item.name, item.row))
                 keys.append(item.key)
                 if item.cached:
                     clean.add(str(item.path))
@@ -224,7 +226,7 @@ class _Item:
     path: Path
     key: str
     digests: dict[str, str]  # {path below docs/environments/: SHA-256}
-    row: dict[str, Any]  # its catalogue row (rendering.catalogue_row)
+    row: bytes  # its catalogue row (rendering.catalogue_row), pickled: see _Rows
     data: dict[str, bytes] | None = None  # its files' bytes, when rendered in this run
     staged: dict[str, str] = field(default_factory=dict)  # {rel: staged file}, this run
     env: LoadedEnvironment | None = None  # loaded in this run, or (whole runs) from the cache
@@ -242,7 +244,7 @@ class _Made:
     data: dict[str, bytes] | None = None  # its files' bytes (when asked for)
     staged: dict[str, str] = field(default_factory=dict)  # {rel: staged file}, changed files
     digests: dict[str, str] = field(default_factory=dict)
-    row: dict[str, Any] = field(default_factory=dict)  # its catalogue row
+    row: bytes = b""  # its catalogue row, pickled
     # What the cache keeps of it; None when its file or certificate changed during the build.
     entry: dict[str, Any] | None = None
     env: LoadedEnvironment | None = None  # sent back from a worker only when asked for
@@ -415,10 +417,10 @@ class _Run:
 
     def catalogue(self, items: list[_Item]) -> dict[PurePosixPath, str]:
         """``index.md``, the catalogue of all environments."""
-        return self.catalogue_from_rows([item.row for item in items], [i.key for i in items])
+        return self.catalogue_from_rows([(i.name, i.row) for i in items], [i.key for i in items])
 
     def catalogue_from_rows(
-        self, rows: list[dict[str, Any]], keys: list[str]
+        self, rows: list[tuple[str, bytes]], keys: list[str]
     ) -> dict[PurePosixPath, str]:
         """The catalogue from the environments' rows (cached under all their keys)."""
         key = cache.hash_parts(self.base, "catalogue", *keys)
@@ -427,7 +429,9 @@ class _Run:
             return stored
         from generator import rendering
 
-        catalogue = rendering.render_catalogue_rows(self.jinja_env(), rows)
+        catalogue = rendering.render_catalogue_rows(
+            self.jinja_env(), _Rows([row for _, row in sorted(rows)])
+        )
         if self.store is not None:
             self.store.put(key, catalogue)
         return catalogue
@@ -450,6 +454,27 @@ class _Run:
 
 
 _STATS_KEY = "docs/environments: file states"
+
+
+class _Rows(Sequence[dict[str, Any]]):
+    """The catalogue's rows, each unpickled when the template reaches it: the catalogue of
+    10,000 environments never holds 10,000 rows at once (they were most of a build's memory)."""
+
+    def __init__(self, pickled: list[bytes]) -> None:
+        self._pickled = pickled
+
+    def __len__(self) -> int:
+        return len(self._pickled)
+
+    @typing.overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @typing.overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return _Rows(self._pickled[index])
+        row: dict[str, Any] = pickle.loads(self._pickled[index])
+        return row
 
 
 @dataclass(frozen=True)
@@ -478,7 +503,8 @@ def _load_and_render(
         for rel, text in rendering.render_environment(jinja_env, env).items()
     }
     digests = {rel: writing.digest(b) for rel, b in data.items()}
-    made = _Made(found, env.name, True, row=rendering.catalogue_row(env), digests=digests)
+    row = pickle.dumps(rendering.catalogue_row(env), protocol=pickle.HIGHEST_PROTOCOL)
+    made = _Made(found, env.name, True, row=row, digests=digests)
     try:
         raw = path.read_bytes()
         if (
@@ -514,7 +540,7 @@ def _make_batch(
 
 
 def _entry(
-    env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str], row: dict[str, Any]
+    env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str], row: bytes
 ) -> dict[str, Any]:
     certificate = None
     if env.certificate_path is not None:

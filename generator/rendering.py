@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -226,17 +226,18 @@ def render_catalogue(
     jinja_env: jinja2.Environment, envs: Iterable[LoadedEnvironment]
 ) -> dict[PurePosixPath, str]:
     """Render ``docs/environments/index.md``, the catalogue of all environments."""
-    return render_catalogue_rows(jinja_env, [catalogue_row(env) for env in envs])
+    return render_catalogue_rows(
+        jinja_env, [catalogue_row(env) for env in sorted(envs, key=lambda env: env.name)]
+    )
 
 
 def render_catalogue_rows(
-    jinja_env: jinja2.Environment, rows: Iterable[dict[str, Any]]
+    jinja_env: jinja2.Environment, rows: Sequence[dict[str, Any]]
 ) -> dict[PurePosixPath, str]:
-    """The catalogue from :func:`catalogue_row` rows (in any order: sorted by name here)."""
-    ordered = sorted(rows, key=lambda row: str(row["name"]))
+    """The catalogue from :func:`catalogue_row` rows, in name order."""
     target, template = CATALOGUE
     return {
-        PurePosixPath(target): _render(jinja_env, template, rows=ordered, products=product_table())
+        PurePosixPath(target): _render(jinja_env, template, rows=rows, products=product_table())
     }
 
 
