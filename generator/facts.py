@@ -17,8 +17,9 @@ from generator.model import EnvironmentSpec
 
 
 @functools.cache
+@functools.cache
 def product_table() -> dict[str, Any]:
-    """The product facts of ``data/products.yml``."""
+    """The product facts of ``data/products.yml`` (read once; callers do not change it)."""
     text = resources.files("generator").joinpath("data/products.yml").read_text("utf-8")
     table: dict[str, Any] = yaml.safe_load(text)
     return table

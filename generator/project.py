@@ -309,8 +309,9 @@ class _Run:
             path, _, key, entry = lookups.popleft()
             if entry is not None:
                 item, warnings = entry
-                shown = display_path(path)
-                diagnostics.extend(dataclasses.replace(d, path=shown) for d in warnings)
+                if warnings:
+                    shown = display_path(path)
+                    diagnostics.extend(dataclasses.replace(d, path=shown) for d in warnings)
                 yield item
                 continue
             made_one = next(made)
@@ -456,7 +457,7 @@ class _Run:
 _STATS_KEY = "docs/environments: file states"
 
 
-class _Rows(Sequence[dict[str, Any]]):
+class _Rows(Sequence[Any]):
     """The catalogue's rows, each unpickled when the template reaches it: the catalogue of
     10,000 environments never holds 10,000 rows at once (they were most of a build's memory)."""
 
@@ -467,14 +468,13 @@ class _Rows(Sequence[dict[str, Any]]):
         return len(self._pickled)
 
     @typing.overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    def __getitem__(self, index: int) -> Any: ...
     @typing.overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: slice) -> Sequence[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return _Rows(self._pickled[index])
-        row: dict[str, Any] = pickle.loads(self._pickled[index])
-        return row
+        return pickle.loads(self._pickled[index])
 
 
 @dataclass(frozen=True)

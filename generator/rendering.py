@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -58,9 +59,9 @@ def markdown_text(value: object) -> str:
     text = _LINE_BREAKS.sub(" ", str(value))
     # Controls, surrogates and noncharacters become spaces: YAML front matter (the page title)
     # refuses them, and a reader can't see them.
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cs", "Cn") else ch for ch in text
-    ).strip()
+    if not (text.isascii() and text.isprintable()):  # printable ASCII has none of them
+        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs", "Cn") else ch for ch in text)
+    text = text.strip()
     # Leading blanks would make an indented code block; stripped, the text is one paragraph.
     return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
 
@@ -181,8 +182,9 @@ def render_environment(
     return out
 
 
-def catalogue_row(env: LoadedEnvironment) -> dict[str, Any]:
-    """What the catalogue shows of one environment, as plain data (dicts, strings, a date).
+def catalogue_row(env: LoadedEnvironment) -> SimpleNamespace:
+    """What the catalogue shows of one environment, as plain data (namespaces, strings, a
+    date; namespaces rather than dicts, as Jinja tries an attribute before an item).
 
     A build keeps this small row per environment, not the environment itself: its memory
     stays flat in the number of environments, and a row comes out of the cache without
@@ -192,34 +194,46 @@ def catalogue_row(env: LoadedEnvironment) -> dict[str, Any]:
     """
     ctx = context(env)
     spec, facts = env.spec, ctx.facts
-    return {
-        "name": env.name,
-        "env": {
-            "title": spec.title,
-            "description": spec.description,
-            "domain": spec.domain,
-            "sip_domain": spec.sip_domain,
-            "lync": {
-                "product": spec.lync.product,
-                "pool": spec.lync.pool,
-                "front_ends": list(spec.lync.front_ends),
+    row: SimpleNamespace = _namespace(
+        {
+            "name": env.name,
+            "env": {
+                "title": spec.title,
+                "description": spec.description,
+                "domain": spec.domain,
+                "sip_domain": spec.sip_domain,
+                "lync": {
+                    "product": spec.lync.product,
+                    "pool": spec.lync.pool,
+                    "front_ends": list(spec.lync.front_ends),
+                },
+                "exchange": {
+                    "product": spec.exchange.product,
+                    "servers": list(spec.exchange.servers),
+                },
             },
-            "exchange": {"product": spec.exchange.product, "servers": list(spec.exchange.servers)},
-        },
-        "facts": {
-            "lync_product": {"id": spec.lync.product, "name": facts.lync_product["name"]},
-            "exchange_product": {
-                "id": spec.exchange.product,
-                "name": facts.exchange_product["name"],
+            "facts": {
+                "lync_product": {"id": spec.lync.product, "name": facts.lync_product["name"]},
+                "exchange_product": {
+                    "id": spec.exchange.product,
+                    "name": facts.exchange_product["name"],
+                },
+                "pair": {"documented": facts.pair.documented, "note": facts.pair.note},
+                "autodiscover_host": facts.autodiscover_host,
+                "zone": facts.zone,
             },
-            "pair": {"documented": facts.pair.documented, "note": facts.pair.note},
-            "autodiscover_host": facts.autodiscover_host,
-            "zone": facts.zone,
-        },
-        "certificate_expires": ctx.certificate_expires,
-        "certificate_warning": ctx.certificate_warning,
-        "warnings": list(ctx.warnings),
-    }
+            "certificate_expires": ctx.certificate_expires,
+            "certificate_warning": ctx.certificate_warning,
+            "warnings": list(ctx.warnings),
+        }
+    )
+    return row
+
+
+def _namespace(value: Any) -> Any:
+    if isinstance(value, dict):
+        return SimpleNamespace(**{key: _namespace(item) for key, item in value.items()})
+    return value
 
 
 def render_catalogue(
@@ -232,7 +246,7 @@ def render_catalogue(
 
 
 def render_catalogue_rows(
-    jinja_env: jinja2.Environment, rows: Sequence[dict[str, Any]]
+    jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace]
 ) -> dict[PurePosixPath, str]:
     """The catalogue from :func:`catalogue_row` rows, in name order."""
     target, template = CATALOGUE

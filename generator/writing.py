@@ -14,8 +14,9 @@ the rest:
    that finds an invalid file later leaves the docs as they were;
 2. the manifest is rewritten to name every file this build may create, with both the old
    and the new digest ("pending"), so a kill never leaves a file we made unrecorded;
-3. the file system is synced once (not once per file: that dominated cold builds) and each
-   staged file is renamed into place (a rename replaces a file whole);
+3. the staged files are synced (a few one by one; many with one sync of the file system,
+   as one sync per file dominated cold builds) and each staged file is renamed into place
+   (a rename replaces a file whole);
 4. the final manifest replaces the pending one.
 
 A killed build's staging folder is removed by the next one.
@@ -52,6 +53,9 @@ from pathlib import Path, PurePosixPath
 from generator.errors import OutputError
 
 MANIFEST = ".runbook-manifest.json"
+# Up to this many changed files are synced one by one; more, with one sync of the file system
+# (which also waits for every other program's writes to it).
+FSYNC_EACH = 64
 # A file untouched for this long has a timestamp no later edit can repeat (FAT's 2 s ticks).
 SETTLED_NS = 2_500_000_000
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp\Z")
@@ -199,7 +203,11 @@ class Writer:
             # Record the intent, so a kill from here on leaves nothing unaccounted for.
             old = {rel: values[0] for rel, values in known.items()}
             _write_manifest(self.out_dir, {**final, **old}, {rel: final[rel] for rel in changed})
-            _sync_file_system(self.out_dir)
+            if len(changed) <= FSYNC_EACH:
+                for rel in changed:
+                    _fsync(self._staged[rel])
+            else:
+                _sync_file_system(self.out_dir)
             made: set[Path] = set()
             for rel in changed:
                 target = self.out_dir / rel
@@ -322,6 +330,14 @@ def _stage(target: Path, data: bytes) -> Path:
     return Path(tmp)
 
 
+def _fsync(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _sync_file_system(folder: Path) -> None:
     """Flush the file system that holds ``folder`` (syncfs), so renames never expose empty
     files after a power loss; falls back to sync() where syncfs is unavailable."""
@@ -345,12 +361,17 @@ def _write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[st
     lines = ['{\n "generator": "runbook"']
     for title, entries in sections:
         body = ",\n".join(
-            f"  {json.dumps(rel)}: {json.dumps(value)}" for rel, value in sorted(entries.items())
+            f"  {_json_string(rel)}: {_json_string(value)}"
+            for rel, value in sorted(entries.items())
         )
         lines.append(f' "{title}": {{\n{body}\n }}' if entries else f' "{title}": {{}}')
     payload = (",\n".join(lines) + "\n}\n").encode()
     if _read(out_dir / MANIFEST) != payload:
         write_atomic(out_dir / MANIFEST, payload)
+
+
+# json.dumps(text) for a str, without its per-call overhead (the C encoder json.dumps uses).
+_json_string = json.encoder.encode_basestring_ascii
 
 
 def _remove_manifest_temporaries(out_dir: Path) -> None:
