@@ -16,8 +16,9 @@ from pathlib import Path
 
 import envgen
 
-import generator.cli  # noqa: F401  (what `runbook build` imports)
-import generator.loading  # noqa: F401  (what loading the edited file imports)
+# What `runbook build` imports, and what loading and rendering the edited file import.
+import generator.cli
+import generator.loading
 import generator.rendering  # noqa: F401
 from generator.project import Project, build
 
