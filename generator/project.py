@@ -297,9 +297,15 @@ class _Run:
         for path in discover(self.project.root):
             data = path.read_bytes()
             found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
-        stored = self.store.get_many([key for _, _, key in found]) if self.store else {}
+        keys = [key for _, _, key in found]
+        whole = [key + suffix for key in keys for suffix in (":env", ":files")]
+        if self.whole:  # the environments and texts too, in the same few queries
+            keys += whole
+        elif self.store is not None:
+            self.store.used.update(whole)  # a build keeps the mkdocs plugin's records
+        stored = self.store.get_many(keys) if self.store else {}
         lookups = collections.deque(
-            (path, sha, key, self._lookup(key, path, stored.pop(key, None)))
+            (path, sha, key, self._lookup(key, path, stored.pop(key, None), stored))
             for path, sha, key in found
         )
         del found, stored
@@ -340,10 +346,12 @@ class _Run:
                     self.store.put(key + ":files", texts)
             yield item
 
-    def _lookup(self, key: str, path: Path, entry: Any) -> tuple[_Item, list[Diagnostic]] | None:
+    def _lookup(
+        self, key: str, path: Path, entry: Any, stored: dict[str, Any]
+    ) -> tuple[_Item, list[Diagnostic]] | None:
         """The cached item for ``key`` (its stored ``entry``) and its warnings, if its
         certificate file (named inside it) is unchanged (and, for a whole run, its environment
-        and texts are cached too)."""
+        and texts are in ``stored`` too)."""
         if self.store is None or not isinstance(entry, dict) or "row" not in entry:
             return None
         if entry["certificate"] is not None:
@@ -357,7 +365,7 @@ class _Run:
         if self.whole:
             from generator.loading import LoadedEnvironment
 
-            env, files = self.store.get(key + ":env"), self.store.get(key + ":files")
+            env, files = stored.pop(key + ":env", None), stored.pop(key + ":files", None)
             if not isinstance(env, LoadedEnvironment) or not isinstance(files, dict):
                 return None
             item.env = env

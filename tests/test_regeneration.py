@@ -410,3 +410,12 @@ def test_the_manifest_is_written_as_json_dumps_indent_1_would(
     if pending:
         document["pending"] = dict(sorted(pending.items()))
     assert (tmp_path / writing.MANIFEST).read_text("utf-8") == json.dumps(document, indent=1) + "\n"
+
+
+def test_runbook_build_keeps_what_the_mkdocs_plugin_cached(project: Path) -> None:
+    """`runbook build` and `mkdocs build` share the cache: a build between two site builds
+    does not prune the plugin's records, so the second site build renders nothing again."""
+    proj = Project(project)
+    assert generate(proj, today=TODAY).rendered  # the plugin's first build: everything
+    build(proj, today=TODAY)
+    assert generate(proj, today=TODAY).rendered == []
