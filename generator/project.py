@@ -178,7 +178,7 @@ def build(
                 unstaged = [rel for rel in changed if rel not in item.staged]
                 for rel in changed:
                     if rel in item.staged:
-                        writer.adopt(rel, item.staged[rel])
+                        writer.adopt(rel)
                 if unstaged and not check and not any(d.severity == "error" for d in diagnostics):
                     data = item.data if item.data is not None else run.render_again(item)
                     for rel in unstaged:
@@ -228,7 +228,7 @@ class _Item:
     digests: dict[str, str]  # {path below docs/environments/: SHA-256}
     row: bytes  # its catalogue row (rendering.catalogue_row), pickled: see _Rows
     data: dict[str, bytes] | None = None  # its files' bytes, when rendered in this run
-    staged: dict[str, str] = field(default_factory=dict)  # {rel: staged file}, this run
+    staged: frozenset[str] = frozenset()  # its files staged in this run (writing.staged_name)
     env: LoadedEnvironment | None = None  # loaded in this run, or (whole runs) from the cache
     files: dict[PurePosixPath, str] | None = None  # its files' texts (whole runs)
     cached: bool = False  # from the cache (its file held no private key when it was stored)
@@ -242,7 +242,7 @@ class _Made:
     name: str = ""
     valid: bool = False
     data: dict[str, bytes] | None = None  # its files' bytes (when asked for)
-    staged: dict[str, str] = field(default_factory=dict)  # {rel: staged file}, changed files
+    staged: frozenset[str] = frozenset()  # its changed files, staged (writing.staged_name)
     digests: dict[str, str] = field(default_factory=dict)
     row: bytes = b""  # its catalogue row, pickled
     # What the cache keeps of it; None when its file or certificate changed during the build.
@@ -525,7 +525,7 @@ def _load_and_render(
         pass
     if wants.stage is not None:
         out_dir, staging = wants.stage
-        made.staged = writing.stage_changed(out_dir, staging, data, digests)
+        made.staged = frozenset(writing.stage_changed(out_dir, staging, data, digests))
     if wants.data:
         made.data = data
     if wants.env:

@@ -143,7 +143,7 @@ class Writer:
         self.report = WriteReport()
         self._unchanged = 0
         self._changed: list[str] = []
-        self._staged: dict[str, str] = {}  # rel -> its staged file
+        self._staged: set[str] = set()  # files staged (as staged_name(staging, rel))
         if not dry_run:
             shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
             staging.mkdir(parents=True, exist_ok=True)
@@ -168,17 +168,14 @@ class Writer:
         """Write the new bytes of ``rel`` (which :meth:`add` said changes) to the staging folder."""
         if self.dry_run:
             return
-        # One flat folder, numbered files: creating a folder per environment twice (here
-        # and in docs/) was a large part of a cold build.
-        name = os.path.join(self.staging, str(len(self._staged)))
-        _write_new(name, data)
-        self._staged[rel] = name
+        _write_new(staged_name(self.staging, rel), data)
+        self._staged.add(rel)
 
-    def adopt(self, rel: str, staged: str) -> None:
-        """Take ``staged`` (written by :func:`stage_changed`, maybe in another process) as the
-        new bytes of ``rel``, which :meth:`add` said changes."""
+    def adopt(self, rel: str) -> None:
+        """Take the staged file :func:`stage_changed` wrote for ``rel`` (maybe in another
+        process) as its new bytes (:meth:`add` said it changes)."""
         if not self.dry_run:
-            self._staged[rel] = staged
+            self._staged.add(rel)
 
     def commit(self, keep: frozenset[str] = frozenset()) -> WriteReport:
         """Move every staged file into place, remove deleted environments' files, and write the
@@ -214,7 +211,7 @@ class Writer:
             )
             if len(changed) <= FSYNC_EACH:
                 for rel in changed:
-                    _fsync(self._staged[rel])
+                    _fsync(staged_name(self.staging, rel))
             else:
                 _sync_file_system(self.out_dir)
             made: set[Path] = set()
@@ -223,7 +220,7 @@ class Writer:
                 if target.parent not in made:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     made.add(target.parent)
-                _move_into_place(Path(self._staged[rel]), target)
+                _move_into_place(Path(staged_name(self.staging, rel)), target)
             for rel in removed:
                 (self.out_dir / rel).unlink(missing_ok=True)
                 self.stats.pop(rel, None)
@@ -276,19 +273,24 @@ class Writer:
 
 def stage_changed(
     out_dir: Path, staging: Path, data: Mapping[str, bytes], digests: Mapping[str, str]
-) -> dict[str, str]:
+) -> list[str]:
     """Write to ``staging`` each file of ``data`` whose bytes differ from the file in
-    ``out_dir`` (compared by reading it); {rel: staged file}. For worker processes: the
-    build's :class:`Writer` then decides (:meth:`Writer.add`) and adopts them."""
-    staged = {}
+    ``out_dir`` (compared by reading it); the files staged. For worker processes: the build's
+    :class:`Writer` then decides (:meth:`Writer.add`) and adopts them."""
+    staged = []
     for rel, new in data.items():
         current = _read(out_dir / rel)
         if current is not None and digest(current) == digests[rel]:
             continue
-        name = os.path.join(staging, rel.replace("/", "%"))  # flat; "%" is in no file name
-        _write_new(name, new)
-        staged[rel] = name
+        _write_new(staged_name(staging, rel), new)
+        staged.append(rel)
     return staged
+
+
+def staged_name(staging: Path | str, rel: str) -> str:
+    """Where ``rel`` is staged: one flat folder (creating a folder per environment both there
+    and in docs/ was a large part of a cold build); "%" is in no generated file's name."""
+    return os.path.join(staging, rel.replace("/", "%"))
 
 
 def _write_new(name: str, data: bytes) -> None:
