@@ -28,9 +28,16 @@ def display_path(path: Path) -> str:
 def discover(project: Path) -> list[Path]:
     """The environment files of a project, in name order."""
     folder = project / "environments"
-    if not folder.is_dir():
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(
+                entry.name
+                for entry in entries
+                if os.path.splitext(entry.name)[1] in SUFFIXES and entry.is_file()
+            )
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return [folder / name for name in names]
 
 
 def unknown_name(root: Path, name: str) -> Diagnostic:

@@ -116,6 +116,7 @@ def locked(lock_file: Path) -> Iterator[None]:
 # build of 10,000 environments held.
 Stats = dict[str, bytes]
 _STATE = struct.Struct("<32s4q")
+_STATE_ONLY = struct.Struct("<4q")
 
 
 class Writer:
@@ -139,6 +140,7 @@ class Writer:
         # files, the digests some of them may have already.
         self.known, self.pending = _read_manifest(out_dir)
         self.stats: Stats = stats if stats is not None else {}
+        self._prefix = os.path.join(out_dir, "")
         self.digests: dict[str, str] = {}
         self.report = WriteReport()
         self._unchanged = 0
@@ -248,27 +250,26 @@ class Writer:
     def _current_digest(self, rel: str) -> str | None:
         """The SHA-256 of the file on disk (None: there is none), from the recorded state when
         the file's size, times and inode still match it."""
-        path = os.path.join(self.out_dir, rel)
+        path = self._prefix + rel
         try:
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+        state = _STATE_ONLY.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         recorded = self.stats.get(rel)
-        if recorded is not None and len(recorded) == _STATE.size:
-            sha, *state = _STATE.unpack(recorded)
-            if tuple(state) == _state(st):
-                return str(sha.hex())
+        if recorded is not None and len(recorded) == _STATE.size and recorded[32:] == state:
+            return recorded[:32].hex()
         data = _read(Path(path))
         if data is None:
             return None
-        found = digest(data)
+        found = hashlib.sha256(data)
         if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - SETTLED_NS:
-            self.stats[rel] = _STATE.pack(bytes.fromhex(found), *_state(st))
+            self.stats[rel] = found.digest() + state
         else:
             self.stats.pop(rel, None)
-        return found
+        return found.hexdigest()
 
 
 def stage_changed(
@@ -301,10 +302,6 @@ def _write_new(name: str, data: bytes) -> None:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
-
-
-def _state(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def _move_into_place(staged: Path, target: Path) -> None:
