@@ -10,7 +10,7 @@ from typing import Any
 from mkdocs.config import base, config_options
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 
 from generator.errors import InputError, RunbookError
@@ -80,12 +80,24 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
     @event_priority(-100)  # last: every static file is known
     def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
         self.output.keep_static(files)
-        env.bytecode_cache = BytecodeCache(self.pages.store)
+        self.bytecode = BytecodeCache(Path(config.config_file_path).parent)
+        env.bytecode_cache = self.bytecode
         return self.pages.prepare(env, files, config.plugins.get("material/search"))
 
-    def on_page_context(self, context: Any, *, page: Any, config: MkDocsConfig, nav: Any) -> Any:
+    @event_priority(100)  # first: see PageCache.set_aside_content
+    def _page_context_first(
+        self, context: Any, *, page: Any, config: MkDocsConfig, nav: Any
+    ) -> Any:
+        self.pages.set_aside_content(page)
         self.pages.scope_nav(page)
         return context
+
+    @event_priority(-100)
+    def _page_context_last(self, context: Any, *, page: Any, config: MkDocsConfig, nav: Any) -> Any:
+        self.pages.put_back_content(page)
+        return context
+
+    on_page_context = CombinedEvent(_page_context_first, _page_context_last)
 
     def on_template_context(self, context: Any, *, template_name: str, config: MkDocsConfig) -> Any:
         self.pages.scope_nav(None)  # 404.html: the environments section shows the catalogue
@@ -105,12 +117,16 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
     @event_priority(-100)  # last: after the other plugins wrote their files
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.pages.prune()
+        self.bytecode.close()
         self.output.sweep()
 
     def on_build_error(self, *, error: Exception) -> None:
         output: SiteOutput | None = getattr(self, "output", None)
         if output is not None:
             output.abandon()
+        bytecode: BytecodeCache | None = getattr(self, "bytecode", None)
+        if bytecode is not None:
+            bytecode.close()
 
     def _change_requests(self, project: Project, envs: list[Any]) -> dict[str, bytes]:
         """Each environment's change-request PDF (cached by content hash in .cache/runbook/)."""

@@ -60,6 +60,7 @@ from mkdocs.structure.pages import Page
 from generator import cache
 
 EMPTY_TEMPLATE = "runbook-cached-page.html"
+_SEARCH_ATTRIBUTE = "data-search-"  # what mkdocs-material's search removes from every page
 _VERSIONS = ("mkdocs", "mkdocs-material", "pymdown-extensions", "markdown", "pygments", "jinja2")
 
 
@@ -80,6 +81,7 @@ class PageCache:
         self._section: Section | None = None
         self._section_pages: list[StructureItem] = []
         self._positions: dict[int, int] = {}
+        self._set_aside: dict[str, str] = {}
         parts: list[bytes | str] = [
             cache.generator_fingerprint(),
             Path(config.config_file_path).read_bytes(),
@@ -168,6 +170,23 @@ class PageCache:
             self.search_entries[page.file.src_uri] = index.entries[before:]
 
         index.add_entry_from_context = add_entry_from_context
+
+    def set_aside_content(self, page: Page) -> None:
+        """Before the other plugins' ``on_page_context`` of a page whose finished HTML is
+        cached: its content is set aside (an empty string meanwhile). The search plugin's
+        entries for it come from the cache (:meth:`_hook_search`), and its other work there, a
+        regular-expression pass over the content that removes ``data-search-*`` attributes,
+        would change nothing in content without that text; it was a second of a rebuild at
+        N = 1,000 (every page's HTML scanned). Put back by :meth:`put_back_content`."""
+        content = page.content
+        if page.file.src_uri in self.hits and content and _SEARCH_ATTRIBUTE not in content:
+            self._set_aside[page.file.src_uri] = content
+            page.content = ""
+
+    def put_back_content(self, page: Page) -> None:
+        content = self._set_aside.pop(page.file.src_uri, None)
+        if content is not None:
+            page.content = content
 
     def finish(self, output: str, page: Page) -> str:
         """The page's finished HTML: the cached one on a hit, else store what was made."""
@@ -259,12 +278,18 @@ def _restore(page: Page, entry: dict[str, Any], config: MkDocsConfig, files: Fil
 
 
 class BytecodeCache(jinja2.BytecodeCache):
-    """The theme's compiled templates, in the page cache (compiling mkdocs-material's templates
-    cost about half a second of every build that renders a page). Jinja keys a template by
-    its name, file and source checksum; the bytecode records the Python version."""
+    """The theme's compiled templates, in a cache namespace of their own (``theme``; compiling
+    mkdocs-material's templates cost about half a second of every build that renders a page).
+    Jinja keys a template by its name, file and source checksum; the bytecode records the
+    Python version. Not pruned: a build where every page is cached loads few templates, and
+    the next one that renders a page needs the others (the namespace grows only with new
+    versions of the theme)."""
 
-    def __init__(self, store: cache.Cache) -> None:
-        self.store = store
+    def __init__(self, root: Path) -> None:
+        self.store = cache.Cache(root, "theme")
+
+    def close(self) -> None:
+        self.store.close()
 
     def _key(self, bucket: jinja2.bccache.Bucket) -> str:
         return cache.hash_parts("jinja-bytecode", bucket.key, bucket.checksum)
