@@ -46,7 +46,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -416,8 +416,8 @@ class SiteOutput:
         if not self.before:
             return
         emptied: set[str] = set()
-        for path, stat in _walk(self.site):
-            if path in self.claimed or self.before.get(path) != stat:
+        for path, stat in _walk(self.site, skip=self.claimed):
+            if self.before.get(path) != stat:
                 continue  # this build's (also when another plugin wrote it)
             try:
                 os.unlink(path)
@@ -444,9 +444,9 @@ class _SkippedPages(logging.Filter):
         return not (self.messages and record.getMessage() in self.messages)
 
 
-def _walk(top: str) -> Iterator[tuple[str, _Stat]]:
+def _walk(top: str, skip: Collection[str] = ()) -> Iterator[tuple[str, _Stat]]:
     """Every file (or link) below ``top`` except top-level hidden entries (mkdocs' clean
-    leaves those), with what identifies its current version."""
+    leaves those) and the paths in ``skip``, with what identifies its current version."""
     stack = [top]
     while stack:
         folder = stack.pop()
@@ -460,6 +460,8 @@ def _walk(top: str) -> Iterator[tuple[str, _Stat]]:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
+                    continue
+                if entry.path in skip:
                     continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:
