@@ -361,12 +361,16 @@ class SiteOutput:
         self.before = dict(_walk(self.site))
 
     def _clear_way(self, path: str) -> None:
-        """Make room for a file at ``path`` where the previous build had a folder there (or a
-        file where this one needs a folder)."""
+        """Before a changed file is written to ``path``: remove the previous build's file there,
+        so that the new one is a new file as after mkdocs' clean (a hard link or a symbolic
+        link to the old one elsewhere keeps the old bytes), or its folder there (or a file
+        where this one needs a folder)."""
         if not self.before:
             return
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.unlink(path)
         parent = os.path.dirname(path)
         while len(parent) > len(self.site):
             if os.path.lexists(parent) and not os.path.isdir(parent):

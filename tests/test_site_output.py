@@ -83,6 +83,10 @@ def test_unchanged_files_are_left_alone_and_the_tree_equals_a_clean_build(
     shutil.rmtree(folder)
     folder.write_text("a file where a folder goes", "utf-8")
     (site / ".kept").write_text("hidden", "utf-8")
+    catalogue = site / "environments" / "index.html"
+    elsewhere = tmp_path / "hard-link-of-the-old-catalogue.html"
+    os.link(catalogue, elsewhere)
+    old_catalogue = catalogue.read_bytes()
     _mkdocs(root, "-q")
 
     built = snapshot(site)
@@ -93,3 +97,6 @@ def test_unchanged_files_are_left_alone_and_the_tree_equals_a_clean_build(
     assert not any(gone in rel for rel in built)
     assert not (site / "assets" / "stray").exists()
     assert not (site / ".runbook-previous").exists()
+    # The catalogue changed (a title): written as a new file, the hard link keeps the old one.
+    assert catalogue.read_bytes() != old_catalogue
+    assert elsewhere.read_bytes() == old_catalogue
