@@ -109,10 +109,14 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         self.pages.restore_nav()
         return output_content
 
+    def _finish_page(self, output: str, *, page: Any, config: MkDocsConfig) -> str:
+        return self.pages.finish(output, page)
+
     @event_priority(-100)  # last: the page as it will be written
-    def on_post_page(self, output: str, *, page: Any, config: MkDocsConfig) -> str:
-        output = self.pages.finish(output, page)
+    def _write_page_if_changed(self, output: str, *, page: Any, config: MkDocsConfig) -> str:
         return "" if self.output.page_unchanged(page, output) else output
+
+    on_post_page = CombinedEvent(_finish_page, _write_page_if_changed)
 
     @event_priority(-100)  # last: after the other plugins wrote their files
     def on_post_build(self, *, config: MkDocsConfig) -> None:
