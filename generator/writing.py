@@ -26,9 +26,9 @@ that a file whose size, modification and change times (nanoseconds) and inode ar
 those recorded when a build last read it is taken to hold the bytes it held then (the test
 git makes for its index): a warm build reads no file back. The change time cannot be set
 by hand and every write moves it. A state is recorded only when the file was read (its
-state taken before the read) and had not changed for :data:`SETTLED_NS`, so an edit in the
-same timestamp tick as the recorded one (file systems keep coarse times) cannot pass
-unseen; files a build writes are read back, and recorded, by the next build.
+state taken before the read) and had not changed for two ticks of its file system's clock
+(:func:`_settled`), so an edit in the same tick as the recorded state cannot pass unseen;
+files a build writes are read back, and recorded, by the next build.
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ MANIFEST = ".runbook-manifest.json"
 # Up to this many changed files are synced one by one; more, with one sync of the file system
 # (which also waits for every other program's writes to it).
 FSYNC_EACH = 64
-# A file untouched for this long has a timestamp no later edit can repeat (FAT's 2 s ticks).
-SETTLED_NS = 2_500_000_000
+# A file untouched for this long has a timestamp no later edit can repeat: at least twice
+# the file system's timestamp tick (a kernel's clock tick is at most 10 ms; a file system
+# with coarser times, such as FAT's 2 s, shows it in the times themselves: see _settled).
+SETTLED_NS = 50_000_000
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp\Z")
 
 
@@ -265,7 +267,7 @@ class Writer:
         if data is None:
             return None
         found = hashlib.sha256(data)
-        if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - SETTLED_NS:
+        if _settled(st):
             self.stats[rel] = found.digest() + state
         else:
             self.stats.pop(rel, None)
@@ -302,6 +304,17 @@ def _write_new(name: str, data: bytes) -> None:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+
+
+def _settled(st: os.stat_result) -> bool:
+    """Whether a file has been left alone long enough for a later edit to get other times."""
+    latest = max(st.st_mtime_ns, st.st_ctime_ns)
+    tick = 1
+    while tick < 1_000_000_000 and latest % (tick * 10) == 0:
+        tick *= 10  # times that are whole milliseconds or seconds: a coarser file system
+    if latest % 2_000_000_000 == 0:
+        tick = 2_000_000_000
+    return latest < time.time_ns() - max(SETTLED_NS, 2 * tick + tick // 4)
 
 
 def _move_into_place(staged: Path, target: Path) -> None:

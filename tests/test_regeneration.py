@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import REPO, TODAY, snapshot
@@ -419,3 +420,25 @@ def test_runbook_build_keeps_what_the_mkdocs_plugin_cached(project: Path) -> Non
     assert generate(proj, today=TODAY).rendered  # the plugin's first build: everything
     build(proj, today=TODAY)
     assert generate(proj, today=TODAY).rendered == []
+
+
+@pytest.mark.parametrize(
+    ("times_ns", "age_ns", "settled"),
+    [
+        (1_700_000_000_123_456_789, 60_000_000, True),  # nanosecond times: 50 ms will do
+        (1_700_000_000_123_456_789, 10_000_000, False),
+        (1_700_000_000_123_000_000, 60_000_000, True),  # milliseconds
+        (1_700_000_001_000_000_000, 1_000_000_000, False),  # whole seconds: 2.25 s at least
+        (1_700_000_001_000_000_000, 2_300_000_000, True),
+        (1_700_000_002_000_000_000, 2_300_000_000, False),  # even seconds (FAT): 4.5 s
+        (1_700_000_002_000_000_000, 4_600_000_000, True),
+    ],
+)
+def test_a_file_state_is_recorded_only_two_timestamp_ticks_after_its_last_change(
+    monkeypatch: pytest.MonkeyPatch, times_ns: int, age_ns: int, settled: bool
+) -> None:
+    """An edit within the same timestamp tick as the recorded state would pass unseen, so a
+    state counts only once the file has been left alone for two of its file system's ticks."""
+    monkeypatch.setattr(writing.time, "time_ns", lambda: times_ns + age_ns)
+    st = SimpleNamespace(st_mtime_ns=times_ns - 5, st_ctime_ns=times_ns)
+    assert writing._settled(st) is settled  # type: ignore[arg-type]
