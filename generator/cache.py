@@ -200,7 +200,9 @@ class Cache:
 
     def prune(self, keep: Iterable[str] | None = None) -> int:
         """Remove entries not in ``keep`` (default: the keys used since this object was made),
-        commit, and return how many were removed."""
+        commit, and return how many were removed. A record keyed ``KEY:part`` belongs to the
+        entry ``KEY`` and is kept with it (the mkdocs plugin keeps an environment's texts so;
+        ``runbook build``, which does not read them, must not drop them)."""
         self.flush()
         if self._db is None:
             return 0
@@ -212,7 +214,9 @@ class Cache:
                 "INSERT OR IGNORE INTO keep (key) VALUES (?)", ((k,) for k in wanted)
             )
             removed = self._db.execute(
-                "DELETE FROM entries WHERE key NOT IN (SELECT key FROM keep)"
+                "DELETE FROM entries WHERE key NOT IN (SELECT key FROM keep) AND"
+                " (instr(key, ':') = 0 OR substr(key, 1, instr(key, ':') - 1)"
+                " NOT IN (SELECT key FROM keep))"
             ).rowcount
             self._db.commit()
             return int(removed)

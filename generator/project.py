@@ -176,9 +176,6 @@ def build(
                     continue
                 changed = [rel for rel, d in item.digests.items() if writer.add(rel, d)]
                 unstaged = [rel for rel in changed if rel not in item.staged]
-                for rel in changed:
-                    if rel in item.staged:
-                        writer.adopt(rel)
                 if unstaged and not check and not any(d.severity == "error" for d in diagnostics):
                     data = item.data if item.data is not None else run.render_again(item)
                     for rel in unstaged:
@@ -298,11 +295,8 @@ class _Run:
             data = path.read_bytes()
             found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
         keys = [key for _, _, key in found]
-        whole = [key + suffix for key in keys for suffix in (":env", ":files")]
         if self.whole:  # the environments and texts too, in the same few queries
-            keys += whole
-        elif self.store is not None:
-            self.store.used.update(whole)  # a build keeps the mkdocs plugin's records
+            keys += [key + suffix for key in keys for suffix in (":env", ":files")]
         stored = self.store.get_many(keys) if self.store else {}
         lookups = collections.deque(
             (path, sha, key, self._lookup(key, path, stored.pop(key, None), stored))
@@ -326,19 +320,15 @@ class _Run:
                 continue
             self.rendered.append(made_one.name)
             item = _Item(
-                made_one.name,
-                path,
-                key,
-                made_one.digests,
-                made_one.row,
-                made_one.data,
-                made_one.staged,
-                made_one.env,
+                made_one.name, path, key, made_one.digests, made_one.row, staged=made_one.staged
             )
             texts = {}
-            if self.whole and made_one.data is not None:
+            if self.whole and made_one.data is not None:  # texts only, not bytes beside them
                 texts = {rel: b.decode("utf-8") for rel, b in made_one.data.items()}
                 item.files = {PurePosixPath(rel): text for rel, text in texts.items()}
+                item.env = made_one.env
+            else:
+                item.data = made_one.data
             if self.store is not None and made_one.entry is not None:
                 self.store.put(key, made_one.entry)
                 if self.whole:
@@ -462,7 +452,7 @@ class _Run:
         self.store.close()
 
 
-_STATS_KEY = "docs/environments: file states"
+_STATS_KEY = "file states of docs/environments"
 
 
 class _Rows(Sequence[Any]):

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import REPO, TODAY, snapshot
 
-from generator import writing
+from generator import cache, writing
 from generator.project import Project, build, generate
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -442,3 +442,20 @@ def test_a_file_state_is_recorded_only_two_timestamp_ticks_after_its_last_change
     monkeypatch.setattr(writing.time, "time_ns", lambda: times_ns + age_ns)
     st = SimpleNamespace(st_mtime_ns=times_ns - 5, st_ctime_ns=times_ns)
     assert writing._settled(st) is settled  # type: ignore[arg-type]
+
+
+def test_pruning_keeps_the_records_of_a_used_entry_and_drops_the_rest(tmp_path: Path) -> None:
+    """A record keyed KEY:part lives and dies with the entry KEY."""
+    store = cache.Cache(tmp_path, "t")
+    for key in ("a", "a:texts", "b", "b:texts", "ab:texts"):
+        store.put(key, key)
+    store.close()
+    store = cache.Cache(tmp_path, "t")
+    assert store.get("a") == "a"
+    assert store.prune() == 3
+    store.close()
+    store = cache.Cache(tmp_path, "t")
+    assert store.get_many(["a", "a:texts", "b", "b:texts", "ab:texts"]) == {
+        "a": "a",
+        "a:texts": "a:texts",
+    }
