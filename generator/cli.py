@@ -228,7 +228,7 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
     for path in report.removed:
         say(f"removed {out / path}", level=1)
     say(
-        f"{len(report.written)} written, {len(report.removed)} removed, {len(report.unchanged)} unchanged in {out}"
+        f"{len(report.written)} written, {len(report.removed)} removed, {report.unchanged} unchanged in {out}"
     )
 
 

@@ -75,7 +75,7 @@ class WriteReport:
 
     written: list[PurePosixPath] = field(default_factory=list)
     removed: list[PurePosixPath] = field(default_factory=list)
-    unchanged: list[PurePosixPath] = field(default_factory=list)
+    unchanged: int = 0  # how many files already held their bytes
 
     @property
     def stale(self) -> list[PurePosixPath]:
@@ -112,7 +112,6 @@ def locked(lock_file: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# {relative path: (sha256, size, mtime_ns, ctime_ns, inode)} of files as the last build left them
 # {relative path: SHA-256 (32 bytes) + size, mtime_ns, ctime_ns, inode (8 bytes each)}: one
 # small bytes object per file, as 70,000 tuples of six objects were the largest thing a warm
 # build of 10,000 environments held.
@@ -147,7 +146,6 @@ class Writer:
         self.report = WriteReport()
         self._unchanged = 0
         self._changed: list[str] = []
-        self._staged: set[str] = set()  # files staged (as staged_name(staging, rel))
         if not dry_run:
             shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
             staging.mkdir(parents=True, exist_ok=True)
@@ -173,20 +171,13 @@ class Writer:
         if self.dry_run:
             return
         _write_new(staged_name(self.staging, rel), data)
-        self._staged.add(rel)
-
-    def adopt(self, rel: str) -> None:
-        """Take the staged file :func:`stage_changed` wrote for ``rel`` (maybe in another
-        process) as its new bytes (:meth:`add` said it changes)."""
-        if not self.dry_run:
-            self._staged.add(rel)
 
     def commit(self, keep: frozenset[str] = frozenset()) -> WriteReport:
         """Move every staged file into place, remove deleted environments' files, and write the
         manifest (see the module docstring for the order). With ``dry_run``, only report."""
         report, known, pending = self.report, self.known, self.pending
         report.written = [PurePosixPath(rel) for rel in sorted(self._changed)]
-        report.unchanged = [PurePosixPath()] * self._unchanged  # counted, not listed
+        report.unchanged = self._unchanged
         removed: list[str] = []
         for rel in sorted((set(known) | set(pending)) - set(self.digests) - keep):
             current = self._current_digest(rel)
@@ -279,7 +270,8 @@ def stage_changed(
 ) -> list[str]:
     """Write to ``staging`` each file of ``data`` whose bytes differ from the file in
     ``out_dir`` (compared by reading it); the files staged. For worker processes: the build's
-    :class:`Writer` then decides (:meth:`Writer.add`) and adopts them."""
+    :class:`Writer` then decides (:meth:`Writer.add`), and :meth:`Writer.commit` moves every
+    changed file's staged copy into place, whoever staged it."""
     staged = []
     for rel, new in data.items():
         current = _read(out_dir / rel)
