@@ -186,11 +186,9 @@ def catalogue_row(env: LoadedEnvironment) -> SimpleNamespace:
     """What the catalogue shows of one environment, as plain data (namespaces, strings, a
     date; namespaces rather than dicts, as Jinja tries an attribute before an item).
 
-    A build keeps this small row per environment, not the environment itself: its memory
-    stays flat in the number of environments, and a row comes out of the cache without
-    importing the model. ``templates/catalogue.md.j2`` sees ``row.name``, ``row.env.*`` (the
-    fields below), ``row.facts.*``, ``row.certificate_expires``, ``row.certificate_warning``
-    and ``row.warnings``.
+    A build keeps this small row per environment (pickled), not the environment itself, and a
+    row comes out of the cache without importing the model. These fields are all that
+    ``templates/catalogue.md.j2`` can use: a template that needs another adds it here.
     """
     ctx = context(env)
     spec, facts = env.spec, ctx.facts

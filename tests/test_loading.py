@@ -8,6 +8,8 @@ and review the diff.
 
 from __future__ import annotations
 
+import string
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,24 @@ def test_duplicate_key_is_reported_at_the_second_occurrence(
 def test_hostname_accepts(value: str, expected: str) -> None:
     """Valid host names come back as lowercase A-labels."""
     assert names.hostname(value) == expected
+
+
+def test_the_plain_ascii_shortcut_skips_only_characters_the_full_check_accepts() -> None:
+    """names.hostname skips its per-character pass for names of letters, digits, dots and
+    hyphens; rendering.markdown_text skips its control-character pass for printable ASCII.
+    Both rest on facts about those characters, checked here for every one of them."""
+    plain = string.ascii_letters + string.digits + ".-"
+    for char in plain:
+        assert names._HOST_PLAIN.match(char)
+        assert char not in names._LOOKALIKES
+        assert unicodedata.category(char)[0] not in "CZ"
+        assert names._HOST_ASCII.match(char)
+    for code in range(128):
+        char = chr(code)
+        if char.isprintable():
+            assert unicodedata.category(char) not in ("Cc", "Cs", "Cn"), repr(char)
+        if names._HOST_PLAIN.match(char):
+            assert char in plain, repr(char)
 
 
 @pytest.mark.parametrize(
