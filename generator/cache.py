@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib.metadata
+import os
 import pickle
+import re
 import sqlite3
 import sys
 from collections.abc import Iterable
@@ -41,12 +42,24 @@ _DISTRIBUTIONS = (
 
 def hash_parts(*parts: bytes | str) -> str:
     """SHA-256 over ``parts`` with length prefixes (so ``("ab", "c")`` ≠ ``("a", "bc")``)."""
-    h = hashlib.sha256()
-    for part in parts:
+    return PartsHash(*parts).hexdigest()
+
+
+class PartsHash:
+    """:func:`hash_parts` a part at a time: ``PartsHash(a).update(b)`` hashes as ``(a, b)``."""
+
+    def __init__(self, *parts: bytes | str) -> None:
+        self._hash = hashlib.sha256()
+        for part in parts:
+            self.update(part)
+
+    def update(self, part: bytes | str) -> None:
         data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.hexdigest()
+        self._hash.update(len(data).to_bytes(8, "big"))
+        self._hash.update(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 @functools.cache
@@ -56,14 +69,52 @@ def generator_fingerprint() -> str:
     package = Path(generator.__file__).parent
     parts: list[bytes | str] = [FORMAT, generator.__version__, sys.version]
     for dist in _DISTRIBUTIONS:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            parts += [dist, importlib.metadata.version(dist)]
+        version = installed_version(dist)
+        if version is not None:
+            parts += [dist, version]
     # The code and its data files only: skeleton/ and templates/ link to the project's own
     # files (runbook init copies them), and the project's templates are hashed on their own.
     for path in sorted([*package.glob("*.py"), *package.glob("data/*")]):
         if path.is_file():
             parts += [path.relative_to(package).as_posix(), path.read_bytes()]
     return hash_parts(*parts)
+
+
+def installed_version(dist: str) -> str | None:
+    """The installed version of the distribution ``dist`` (None: not installed), as
+    ``importlib.metadata.version`` gives it. Read from the ``NAME-VERSION.dist-info`` folders'
+    names on ``sys.path`` (importing ``importlib.metadata`` and asking it cost every build
+    about 30 ms); any other layout is asked of ``importlib.metadata``."""
+    found = _dist_info_versions().get(_normalized(dist))
+    if found is not None:
+        return found
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@functools.cache
+def _dist_info_versions() -> dict[str, str]:
+    """{normalized name: version} of every ``*.dist-info`` folder on ``sys.path``, the first
+    one found winning (as for imports)."""
+    versions: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and name.count("-") == 1:
+                project, version = name[: -len(".dist-info")].split("-")
+                versions.setdefault(_normalized(project), version)
+    return versions
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def folder_fingerprint(folder: Path) -> str:

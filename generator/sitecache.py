@@ -41,7 +41,6 @@ compares them).
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import json
 import logging
 import os
@@ -87,10 +86,7 @@ class PageCache:
             Path(config.config_file_path).read_bytes(),
         ]
         for dist in _VERSIONS:
-            try:
-                parts += [dist, importlib.metadata.version(dist)]
-            except importlib.metadata.PackageNotFoundError:
-                parts += [dist, ""]
+            parts += [dist, cache.installed_version(dist) or ""]
         custom_dir = config.theme.custom_dir
         if custom_dir:
             parts.append(cache.folder_fingerprint(Path(custom_dir)))

@@ -3,7 +3,9 @@ through the manifest only, hand-written files untouched, concurrent builds seria
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -459,3 +461,41 @@ def test_pruning_keeps_the_records_of_a_used_entry_and_drops_the_rest(tmp_path: 
         "a": "a",
         "a:texts": "a:texts",
     }
+
+
+def test_a_pending_manifest_lists_what_chainmap_would(tmp_path: Path) -> None:
+    """The pending manifest names every file with its digest before the write (old digest
+    first, then a pending one, then the new one): what ChainMap gives, without its key dict."""
+    known = {"a/1.md": "k1", "a/2.md": "k2", "gone/1.md": "k3"}
+    pending = {"a/2.md": "p2", "half/1.md": "p4"}
+    final = {"a/1.md": "f1", "a/2.md": "f2", "new/1.md": "f5", "half/1.md": "f4"}
+    before = writing._Before(known, pending, final)
+    expected = dict(collections.ChainMap(known, pending, final))
+    assert sorted(before) == sorted(expected) and len(before) == len(expected)
+    assert {rel: before[rel] for rel in before} == expected
+    writing._write_manifest(tmp_path, before, {"new/1.md": "f5"})
+    document = json.loads((tmp_path / writing.MANIFEST).read_text("utf-8"))
+    assert document["files"] == expected and document["pending"] == {"new/1.md": "f5"}
+
+
+def test_installed_versions_are_those_importlib_metadata_gives() -> None:
+    """The cache's fingerprints read library versions from dist-info folder names (cheaper
+    than importlib.metadata); for every installed distribution they must agree."""
+    names = {dist.metadata["Name"] for dist in importlib.metadata.distributions()}
+    assert all(cache.installed_version(dist) for dist in cache._DISTRIBUTIONS)
+    for name in sorted(names):
+        assert cache.installed_version(name) == importlib.metadata.version(name), name
+    assert cache.installed_version("no-such-distribution-here") is None
+
+
+def test_the_catalogue_lists_environments_in_name_order_whatever_the_file_order(
+    project: Path,
+) -> None:
+    """contoso-2.yml comes before contoso.yml in a folder listing ("-" sorts before "."), but
+    the catalogue lists environments by name: contoso, then contoso-2."""
+    envs = project / "environments"
+    shutil.copy(envs / "contoso.yml", envs / "contoso-2.yml")
+    build(Project(project), today=TODAY)
+    catalogue = (project / OUT / "index.md").read_text("utf-8")
+    links = [line.split("](")[0] for line in catalogue.splitlines() if line.startswith("| [")]
+    assert links == ["| [contoso", "| [contoso-2", "| [fabrikam", "| [litwareinc"]
