@@ -364,6 +364,35 @@ def test_parallel_cold_build_equals_a_serial_one(
     assert serial == {rel: data for rel, data in parallel.items() if rel != writing.MANIFEST}
 
 
+def test_entries_found_stale_late_are_rendered_among_the_workers_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cache entries are read in batches as the build goes: an entry whose certificate file
+    changed is only found stale then and is rendered in the build's own process, between the
+    misses the workers render. Every file still equals a fresh render."""
+    from generator import project as project_module
+
+    monkeypatch.setattr(project_module, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(project_module._Run, "BATCH", 7)
+    root = _synthetic(tmp_path / "project", 40)
+    build(Project(root), jobs=2)
+    _edit_titles(root, 12, " (edited)")  # 12 misses: workers
+    certificate = root / "environments" / "certs" / "contoso-oauth.cer"
+    data = certificate.read_bytes()
+    assert data.startswith(b"-----")  # PEM: one more line end keeps it valid
+    certificate.write_bytes(data + b"\n")  # every fourth environment reads it: found late
+    report, _ = build(Project(root), jobs=2)
+    fresh = {
+        str(rel): text.encode()
+        for rel, text in generate(Project(root), use_cache=False).files.items()
+    }
+    on_disk = snapshot(root / OUT)
+    assert fresh == {rel: data for rel, data in on_disk.items() if rel != writing.MANIFEST}
+    assert {str(p).split("/")[0] for p in report.written} >= {
+        envgen.environment_name(i) for i in range(1, 13)
+    }
+
+
 def test_generated_files_changed_by_hand_are_found_and_rendered_again(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
