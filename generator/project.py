@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator import cache, certificates, writing
-from generator.errors import Diagnostic, InputError
+from generator.errors import Diagnostic, InputError, OutputError
 from generator.sources import discover, display_path, private_key_files, unknown_name
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def build(
             )
             if not check:
                 run.stage_to = (project.output, writer.staging)
-            rows = stack.enter_context(_RowFile(run.base))
+            rows = stack.enter_context(_RowFile(run.base, project.root / cache.FOLDER))
             names: set[str] = set()
             clean: set[str] = set()  # files whose cache entry says they hold no private key
             for item in run.environments(
@@ -436,7 +436,7 @@ class _Run:
 
     def catalogue(self, items: list[_Item]) -> dict[PurePosixPath, str]:
         """``index.md``, the catalogue of all environments."""
-        rows = _RowFile(self.base)
+        rows = _RowFile(self.base, self.project.root / cache.FOLDER)
         for item in items:
             rows.add(item.name, item.key, item.row)
         return self.catalogue_from_rows(rows)
@@ -478,17 +478,24 @@ _STATS_KEY = "file states of docs/environments"
 
 class _RowFile:
     """The catalogue's rows (pickled) as environments come, kept in an anonymous temporary file
-    rather than in memory (6 MB at N = 10,000), and the hash of the environments' cache keys
-    that names the finished catalogue in the cache."""
+    (in ``folder`` when it exists: the project's cache folder) rather than in memory (6 MB at
+    N = 10,000), and the hash of the environments' cache keys that names the finished
+    catalogue in the cache."""
 
-    def __init__(self, base: str) -> None:
-        self._file = tempfile.TemporaryFile()
+    def __init__(self, base: str, folder: Path) -> None:
+        try:
+            self._file = tempfile.TemporaryFile(dir=folder if folder.is_dir() else None)
+        except OSError as exc:
+            raise OutputError(f"cannot make a temporary file: {exc.strerror or exc}") from None
         self._where: list[tuple[str, int, int]] = []  # (name, offset, length)
         self._end = 0
         self._key = cache.PartsHash(base, "catalogue")
 
     def add(self, name: str, key: str, row: bytes) -> None:
-        self._file.write(row)
+        try:
+            self._file.write(row)
+        except OSError as exc:
+            raise OutputError(f"cannot write a temporary file: {exc.strerror or exc}") from None
         self._where.append((name, self._end, len(row)))
         self._end += len(row)
         self._key.update(key)
@@ -498,7 +505,10 @@ class _RowFile:
         return self._key.hexdigest()
 
     def in_name_order(self) -> _Rows:
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write a temporary file: {exc.strerror or exc}") from None
         return _Rows(self._file.fileno(), sorted(self._where))
 
     def close(self) -> None:

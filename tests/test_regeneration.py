@@ -528,3 +528,33 @@ def test_the_catalogue_lists_environments_in_name_order_whatever_the_file_order(
     catalogue = (project / OUT / "index.md").read_text("utf-8")
     links = [line.split("](")[0] for line in catalogue.splitlines() if line.startswith("| [")]
     assert links == ["| [contoso", "| [contoso-2", "| [fabrikam", "| [litwareinc"]
+
+
+def test_a_full_disk_for_the_catalogue_rows_is_an_error_and_leaves_the_docs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue's rows wait in a temporary file: when it cannot be written, the build
+    stops with an OutputError (a message, exit status 1) and docs/ is as it was."""
+    from generator import project as project_module
+    from generator.errors import OutputError
+
+    build(Project(project), today=TODAY)
+    before = snapshot(project / OUT)
+    (project / "environments" / "contoso.yml").write_text(
+        (project / "environments" / "contoso.yml")
+        .read_text("utf-8")
+        .replace("Redmond production pool", "Redmond pool"),
+        "utf-8",
+    )
+
+    class Full:
+        def write(self, _data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(project_module.tempfile, "TemporaryFile", lambda **_kw: Full())
+    with pytest.raises(OutputError, match="No space left on device"):
+        build(Project(project), today=TODAY)
+    assert snapshot(project / OUT) == before
