@@ -558,3 +558,22 @@ def test_a_full_disk_for_the_catalogue_rows_is_an_error_and_leaves_the_docs(
     with pytest.raises(OutputError, match="No space left on device"):
         build(Project(project), today=TODAY)
     assert snapshot(project / OUT) == before
+
+
+def test_a_staged_file_that_cannot_be_written_is_an_error_and_leaves_the_docs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed file is staged before anything under docs/ moves: when staging fails (here a
+    folder that is not there; a full disk alike), the build stops with an OutputError."""
+    from generator.errors import OutputError
+
+    build(Project(project), today=TODAY)
+    before = snapshot(project / OUT)
+    template = project / "templates" / "runbook.md.j2"
+    template.write_text(template.read_text("utf-8") + "\n", "utf-8")
+    monkeypatch.setattr(
+        writing, "staged_name", lambda staging, rel: os.path.join(staging, "gone", "x")
+    )
+    with pytest.raises(OutputError, match=r"cannot write .*No such file or directory"):
+        build(Project(project), today=TODAY)
+    assert snapshot(project / OUT) == before
