@@ -483,19 +483,15 @@ class _RowFile:
     catalogue in the cache."""
 
     def __init__(self, base: str, folder: Path) -> None:
-        try:
+        with _temporary_file_errors():
             self._file = tempfile.TemporaryFile(dir=folder if folder.is_dir() else None)
-        except OSError as exc:
-            raise OutputError(f"cannot make a temporary file: {exc.strerror or exc}") from None
         self._where: list[tuple[str, int, int]] = []  # (name, offset, length)
         self._end = 0
         self._key = cache.PartsHash(base, "catalogue")
 
     def add(self, name: str, key: str, row: bytes) -> None:
-        try:
+        with _temporary_file_errors():
             self._file.write(row)
-        except OSError as exc:
-            raise OutputError(f"cannot write a temporary file: {exc.strerror or exc}") from None
         self._where.append((name, self._end, len(row)))
         self._end += len(row)
         self._key.update(key)
@@ -505,10 +501,8 @@ class _RowFile:
         return self._key.hexdigest()
 
     def in_name_order(self) -> _Rows:
-        try:
+        with _temporary_file_errors():
             self._file.flush()
-        except OSError as exc:
-            raise OutputError(f"cannot write a temporary file: {exc.strerror or exc}") from None
         return _Rows(self._file.fileno(), sorted(self._where))
 
     def close(self) -> None:
@@ -519,6 +513,15 @@ class _RowFile:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _temporary_file_errors() -> Iterator[None]:
+    """An OSError of the rows' temporary file (a full disk) as an OutputError: a message."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write a temporary file: {exc.strerror or exc}") from None
 
 
 class _Rows(Sequence[Any]):
