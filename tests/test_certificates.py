@@ -10,12 +10,12 @@ import hashlib
 import re
 from pathlib import Path
 
+import certs
 import pytest
+from conftest import TODAY
 
 from generator import certificates
 from generator.loading import LoadedEnvironment, load
-from tests import certs
-from tests.conftest import TODAY
 
 BASE = """\
 title: Litware Inc.

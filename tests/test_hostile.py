@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS
 from hostile_cases import GENERATED, HOSTILE
-
-from tests.conftest import ARTIFACTS
 
 RUNBOOK = Path(sys.executable).with_name("runbook")
 MAX_SECONDS = 1.0

@@ -13,10 +13,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import TODAY
 
 from generator import names
 from generator.loading import load, load_all
-from tests.conftest import TODAY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 INVALID = FIXTURES / "invalid"

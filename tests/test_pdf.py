@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import TODAY
 from pypdf import PdfReader
 
 from generator import changes, pdf, rendering
 from generator.cli import main
 from generator.loading import LoadedEnvironment, load
-from tests.conftest import TODAY
 
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
@@ -36,6 +36,18 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 
 def read(path: Path) -> PdfReader:
     return PdfReader(io.BytesIO(path.read_bytes()))
+
+
+def _page_png(document: Path, page: int, prefix: Path) -> None:
+    """Render one page of ``document`` to ``prefix``.png (pdftoppm, 80 dpi) for a person to
+    look at, and check a PNG came out."""
+    pages = ["-f", str(page), "-l", str(page)]
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", *pages, "-singlefile", str(document), str(prefix)],
+        check=True,
+        timeout=60,
+    )
+    assert prefix.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def pages_text(path: Path) -> list[str]:
@@ -69,7 +81,7 @@ def section(text: str, start: str, end: str) -> str:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project copy for the tests that only read: its PDFs are made once."""
-    from tests.conftest import REPO
+    from conftest import REPO
 
     root = tmp_path_factory.mktemp("shared")
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
@@ -165,26 +177,7 @@ def test_commands_stay_on_the_page_and_keep_parameters_whole(shared: Path) -> No
 
 
 def test_png_of_page_one_for_a_person(shared: Path, artifacts: Path) -> None:
-    prefix = artifacts / "change-request-contoso"
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-png",
-            "-r",
-            "80",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            "-singlefile",
-            str(shared / "contoso.pdf"),
-            str(prefix),
-        ],
-        check=True,
-        timeout=60,
-    )
-    png = prefix.with_suffix(".png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _page_png(shared / "contoso.pdf", 1, artifacts / "change-request-contoso")
 
 
 def test_the_topology_diagram_is_in_the_paper(shared: Path, artifacts: Path) -> None:
@@ -206,25 +199,7 @@ def test_the_topology_diagram_is_in_the_paper(shared: Path, artifacts: Path) -> 
         "autodiscover.contoso.com",
     ):
         assert name in page, name
-    prefix = artifacts / "change-request-contoso-diagram"
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-png",
-            "-r",
-            "80",
-            "-f",
-            str(found[0]),
-            "-l",
-            str(found[0]),
-            "-singlefile",
-            str(shared / "contoso.pdf"),
-            str(prefix),
-        ],
-        check=True,
-        timeout=60,
-    )
-    assert prefix.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _page_png(shared / "contoso.pdf", found[0], artifacts / "change-request-contoso-diagram")
 
 
 def test_same_input_same_bytes_with_source_date_epoch(shared: Path, tmp_path: Path) -> None:
