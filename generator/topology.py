@@ -155,38 +155,28 @@ def topology_svg(
     parts += [
         _arrow(left_x + BOX_W, right_x - 2, arrow_y1, LYNC_COLOUR),
         _arrow(right_x, left_x + BOX_W + 2, arrow_y2, EXCHANGE_COLOUR),
-        _key(left_x, legend - 4, LYNC_COLOUR),
-        _text(
-            left_x + 26,
-            legend,
-            f"OAuth: Exchange trusts {lync['short']} (partner application in Exchange), metadata:",
-            size=12,
-        ),
-        _text(
-            left_x + 26,
-            legend + 16,
-            facts.lync_metadata_url,
-            size=11,
-            mono=True,
-            max_width=WIDTH - left_x - 46,
-        ),
-        _key(left_x, legend + 30, EXCHANGE_COLOUR),
-        _text(
-            left_x + 26,
-            legend + 34,
-            f"OAuth: {lync['short']} trusts Exchange (partner application in {lync['short']}), metadata:",
-            size=12,
-        ),
-        _text(
-            left_x + 26,
-            legend + 50,
-            facts.exchange_metadata_url,
-            size=11,
-            mono=True,
-            max_width=WIDTH - left_x - 46,
-        ),
-        "</svg>",
     ]
+    short = lync["short"]
+    legend_rows = (
+        (
+            LYNC_COLOUR,
+            f"OAuth: Exchange trusts {short} (partner application in Exchange), metadata:",
+            facts.lync_metadata_url,
+        ),
+        (
+            EXCHANGE_COLOUR,
+            f"OAuth: {short} trusts Exchange (partner application in {short}), metadata:",
+            facts.exchange_metadata_url,
+        ),
+    )
+    for row, (colour, meaning, url) in enumerate(legend_rows):
+        y = legend + 34 * row
+        parts += [
+            _key(left_x, y - 4, colour),
+            _text(left_x + 26, y, meaning, size=12),
+            _text(left_x + 26, y + 16, url, size=11, mono=True, max_width=WIDTH - left_x - 46),
+        ]
+    parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
