@@ -202,16 +202,7 @@ class Cache:
         """{key: value} of the ``keys`` that are stored and readable (one query per 500)."""
         found: dict[str, Any] = {}
         self.used.update(keys)
-        rows: list[tuple[str, bytes]] = []
-        if self._db is not None:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                with contextlib.suppress(sqlite3.Error):
-                    rows += self._db.execute(
-                        f"SELECT key, value FROM entries WHERE key IN ({marks})", chunk
-                    ).fetchall()
-        for key, data in rows:
+        for key, data in self._select(keys, "key, value"):
             try:
                 stored_key, value = pickle.loads(data)
             except Exception:  # a damaged or foreign entry is only a miss
@@ -225,19 +216,21 @@ class Cache:
     def present(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` are stored (read or not: see :meth:`get_many`), one query per 500;
         nothing is unpickled."""
-        found: set[str] = set()
+        return {key for (key,) in self._select(keys, "key")}
+
+    def _select(self, keys: list[str], columns: str) -> list[tuple[Any, ...]]:
+        """``columns`` of the entries whose key is in ``keys``, one query per 500 (SQLite's
+        limit on parameters is 999 in older builds); a database error reads as no rows."""
+        rows: list[tuple[Any, ...]] = []
         if self._db is not None:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 with contextlib.suppress(sqlite3.Error):
-                    found.update(
-                        key
-                        for (key,) in self._db.execute(
-                            f"SELECT key FROM entries WHERE key IN ({marks})", chunk
-                        )
-                    )
-        return found
+                    rows += self._db.execute(
+                        f"SELECT {columns} FROM entries WHERE key IN ({marks})", chunk
+                    ).fetchall()
+        return rows
 
     def put(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` (committed by :meth:`flush` or every ``BATCH``)."""
