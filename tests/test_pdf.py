@@ -78,6 +78,23 @@ def section(text: str, start: str, end: str) -> str:
     return text[i : text.index(end, i)]
 
 
+def _what_changes(project: Path, name: str, previous: Path, out: Path) -> str:
+    """The "What changes" section of ``name``'s change request against ``previous``, as read
+    back from the PDF."""
+    code, _, err = run(
+        "change-request",
+        name,
+        "-o",
+        str(out),
+        "--previous",
+        str(previous),
+        "--project",
+        str(project),
+    )
+    assert code == 0, err
+    return section("\n".join(pages_text(out)), "What changes", "Affected configuration items")
+
+
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project copy for the tests that only read: its PDFs are made once."""
@@ -259,20 +276,7 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
         ),
     ]
 
-    out = tmp_path / "cr.pdf"
-    code, _, err = run(
-        "change-request",
-        "contoso",
-        "-o",
-        str(out),
-        "--previous",
-        str(previous),
-        "--project",
-        str(project),
-    )
-    assert code == 0, err
-    text = "\n".join(pages_text(out))
-    what = section(text, "What changes", "Affected configuration items")
+    what = _what_changes(project, "contoso", previous, tmp_path / "cr.pdf")
     assert "1 setting" not in what and "2 settings, 2 command lines changed" in what
     for needle in (
         "exchange.servers",
@@ -322,19 +326,7 @@ def test_a_new_description_is_not_an_operational_change(project: Path, tmp_path:
     assert "Settings:" not in stdout and "Commands:" not in stdout and "DNS records:" not in stdout
     assert "  ~ description: Atlanta production, Lync" in stdout
 
-    out = tmp_path / "cr.pdf"
-    code, _, err = run(
-        "change-request",
-        "litwareinc",
-        "-o",
-        str(out),
-        "--previous",
-        str(previous),
-        "--project",
-        str(project),
-    )
-    assert code == 0, err
-    what = section("\n".join(pages_text(out)), "What changes", "Affected configuration items")
+    what = _what_changes(project, "litwareinc", previous, tmp_path / "cr.pdf")
     assert "Nothing operational changed" in what
     assert "Settings" not in what and "Commands" not in what and "DNS records" not in what
     assert "Atlanta <b>production</b> & DR" in what.replace("\n", " ")  # shown as text, not markup
