@@ -389,64 +389,44 @@ def test_since_a_git_revision(project: Path, tmp_path: Path) -> None:
 
 def test_errors_write_nothing(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "x.pdf"
+
+    def contoso(*options: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """``runbook change-request contoso -o OUT OPTIONS --project PROJECT``."""
+        return run(
+            "change-request",
+            "contoso",
+            "-o",
+            str(out),
+            *options,
+            "--project",
+            str(project),
+            env=env,
+        )
+
     code, _, err = run("change-request", "nosuch", "-o", str(out), "--project", str(project))
     assert code == 1
     assert "no environment named 'nosuch' (known: contoso, fabrikam, litwareinc)" in err
     assert "Traceback" not in err and not out.exists()
 
-    code, _, err = run(
-        "change-request", "contoso", "-o", str(out), "--since", "HEAD", "--project", str(project)
-    )
+    code, _, err = contoso("--since", "HEAD")
     assert code == 1 and "cannot read environments/contoso.yml at git revision 'HEAD'" in err
     assert not out.exists()
 
     git(project, "init", "-q")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "x")
-    code, _, err = run(
-        "change-request",
-        "contoso",
-        "-o",
-        str(out),
-        "--since",
-        "no-such-rev",
-        "--project",
-        str(project),
-    )
+    code, _, err = contoso("--since", "no-such-rev")
     assert code == 1 and "at git revision 'no-such-rev'" in err and not out.exists()
-    code, _, err = run(
-        "change-request", "contoso", "-o", str(out), "--since", "--help", "--project", str(project)
-    )
+    code, _, err = contoso("--since", "--help")
     assert code != 0 and not out.exists()
 
-    code, _, err = run(
-        "change-request",
-        "contoso",
-        "-o",
-        str(out),
-        "--since",
-        "HEAD",
-        "--previous",
-        "x.yml",
-        "--project",
-        str(project),
-    )
+    code, _, err = contoso("--since", "HEAD", "--previous", "x.yml")
     assert code == 2 and not out.exists()
     code, _, err = run("diff", "contoso", "--project", str(project))
     assert code == 2 and "give exactly one of --since REV or --previous FILE" in err
-    code, _, err = run(
-        "change-request", "contoso", "-o", str(out), "--paper", "a3", "--project", str(project)
-    )
+    code, _, err = contoso("--paper", "a3")
     assert code == 2 and not out.exists()
-    code, _, err = run(
-        "change-request",
-        "contoso",
-        "-o",
-        str(out),
-        "--project",
-        str(project),
-        env={"SOURCE_DATE_EPOCH": "yesterday"},
-    )
+    code, _, err = contoso(env={"SOURCE_DATE_EPOCH": "yesterday"})
     assert code == 1 and "SOURCE_DATE_EPOCH must be a whole number" in err and not out.exists()
 
 
