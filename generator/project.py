@@ -366,19 +366,23 @@ class _Run:
         and texts are in ``stored`` too)."""
         if self.store is None or not isinstance(entry, dict) or "row" not in entry:
             return None
+        # Paths are kept relative to the project folder, so a build that names the project
+        # differently (``--project .`` or its full path), or a moved or copied project, finds
+        # them: the output does not depend on where the project lies.
+        if entry["path"] != _inside(path, self.project.root):
+            return None
         if entry["certificate"] is not None:
             cert_path, cert_digest = entry["certificate"]
-            if self._file_digest(cert_path) != cert_digest:
+            if self._file_digest(str(self.project.root / cert_path)) != cert_digest:
                 return None
-        if entry["path"] != str(path):
-            # The project was moved or copied: the output does not depend on where it lies.
-            return None
         item = _Item(entry["name"], path, key, entry["digests"], entry["row"], cached=True)
         if self.whole:
             from generator.loading import LoadedEnvironment
 
             env, files = stored.pop(key + ":env", None), stored.pop(key + ":files", None)
             if not isinstance(env, LoadedEnvironment) or not isinstance(files, dict):
+                return None
+            if env.path != path:  # the loaded environment names its files where they were
                 return None
             item.env = env
             item.files = {PurePosixPath(rel): str(text) for rel, text in files.items()}
@@ -581,7 +585,7 @@ def _load_and_render(
             and not certificates.holds_private_key(raw)
             and _certificate_unchanged(env)
         ):
-            made.entry = _entry(env, found, digests, made.row)
+            made.entry = _entry(env, found, digests, made.row, project.root)
     except OSError:
         pass
     if wants.stage is not None:
@@ -609,22 +613,36 @@ def _make_batch(
 
 
 def _entry(
-    env: LoadedEnvironment, found: list[Diagnostic], digests: dict[str, str], row: bytes
+    env: LoadedEnvironment,
+    found: list[Diagnostic],
+    digests: dict[str, str],
+    row: bytes,
+    root: Path,
 ) -> dict[str, Any]:
+    """An environment's cache entry; its paths relative to the project folder ``root``."""
     certificate = None
     if env.certificate_path is not None:
         certificate = (
-            str(env.certificate_path),
+            _inside(env.certificate_path, root),
             hashlib.sha256(env.certificate_path.read_bytes()).hexdigest(),
         )
     return {
         "name": env.name,
-        "path": str(env.path),
+        "path": _inside(env.path, root),
         "warnings": list(found),
         "digests": digests,
         "row": row,
         "certificate": certificate,
     }
+
+
+def _inside(path: Path, root: Path) -> str:
+    """``path`` (below the project folder ``root``) relative to it, as a POSIX string. An
+    environment file's path starts with ``root`` as given; a certificate's is resolved."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.relative_to(root.resolve()).as_posix()
 
 
 def _certificate_unchanged(env: LoadedEnvironment) -> bool:

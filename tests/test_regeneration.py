@@ -393,6 +393,40 @@ def test_entries_found_stale_late_are_rendered_among_the_workers_results(
     }
 
 
+def test_a_moved_project_or_one_named_another_way_keeps_its_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache does not depend on where the project lies or how it is named: after a build
+    of ``/full/path``, a build of ``.`` in a moved copy renders nothing (it rendered every
+    environment again, one by one, before), and still finds a changed certificate there."""
+    from generator import project as project_module
+
+    root = _synthetic(tmp_path / "project", 8)
+    build(Project(root), today=TODAY)
+    moved = tmp_path / "elsewhere" / "moved"
+    moved.parent.mkdir()
+    root.rename(moved)
+    rendered: list[str] = []
+    render = project_module._load_and_render
+    monkeypatch.setattr(
+        project_module,
+        "_load_and_render",
+        lambda path, *args: rendered.append(path.stem) or render(path, *args),
+    )
+    monkeypatch.chdir(moved)
+    report, _ = build(Project(Path(".")), today=TODAY)
+    assert rendered == [] and report.written == [] and report.unchanged > 8
+    certificate = moved / "environments" / "certs" / "contoso-oauth.cer"
+    certificate.write_bytes(certificate.read_bytes() + b"\n")  # still valid PEM
+    build(Project(Path(".")), today=TODAY)
+    users = [
+        envgen.environment_name(i)
+        for i in range(1, 9)
+        if "contoso-oauth.cer" in envgen.environment_yaml(i)
+    ]
+    assert users and sorted(rendered) == users
+
+
 def test_generated_files_changed_by_hand_are_found_and_rendered_again(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
