@@ -455,9 +455,18 @@ def _write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[st
                 yield f',\n "{title}": {{}}'.encode()
                 continue
             yield f',\n "{title}": {{\n'.encode()
-            for index, rel in enumerate(sorted(entries)):
-                comma = ",\n" if index else ""
-                yield f"{comma}  {_json_string(rel)}: {_json_string(entries[rel])}".encode()
+            # Joined and encoded a block of lines at a time: a line at a time was most of
+            # the cost. (The paths alone are sorted: (path, digest) pairs were 4 MB more.)
+            ordered, digest_of = sorted(entries), entries.__getitem__
+            for start in range(0, len(ordered), _BLOCK):
+                lines = ",\n".join(
+                    [
+                        f"  {_json_string(rel)}: {_json_string(digest_of(rel))}"
+                        for rel in ordered[start : start + _BLOCK]
+                    ]
+                )
+                yield (",\n" + lines if start else lines).encode()
+            del ordered
             yield b"\n }"
         yield b"\n}\n"
 
@@ -466,6 +475,7 @@ def _write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[st
 
 # json.dumps(text) for a str, without its per-call overhead (the C encoder json.dumps uses).
 _json_string = json.encoder.encode_basestring_ascii
+_BLOCK = 4096  # manifest lines joined and encoded at once
 
 
 def _remove_manifest_temporaries(out_dir: Path) -> None:
