@@ -369,7 +369,8 @@ class _Run:
         # Paths are kept relative to the project folder, so a build that names the project
         # differently (``--project .`` or its full path), or a moved or copied project, finds
         # them: the output does not depend on where the project lies.
-        if entry["path"] != _inside(path, self.project.root):
+        # _inside(path, root) as _entry kept it; ``path`` is discover()'s root/environments/name.
+        if entry["path"] != f"environments/{path.name}":
             return None
         if entry["certificate"] is not None:
             cert_path, cert_digest = entry["certificate"]
