@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 import click
 from click.shell_completion import CompletionItem
 
-from generator import __version__, names, scaffold, wizard
+from generator import __version__, names, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.project import Project, build, load_project
 from generator.sources import discover
@@ -367,6 +367,8 @@ def new_command(project: Path, name: str, **given: str | None) -> None:
 @_handle_errors
 def init_command(directory: Path) -> None:
     """Create a new docs project in DIRECTORY: mkdocs.yml, templates, an example, CI, hooks."""
+    from generator import scaffold
+
     files = scaffold.init(directory)
     for path in files:
         say(f"created {path}", level=1)

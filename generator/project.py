@@ -9,13 +9,11 @@ bytes, its certificate file's bytes, the templates, the generator's code and the
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import itertools
-import multiprocessing
 import os
 import pickle
 import tempfile
@@ -405,6 +403,9 @@ class _Run:
             for path, sha in paths:
                 yield self._make_here(path, sha)
             return
+        import concurrent.futures  # here: a build with few misses never needs them
+        import multiprocessing
+
         chunk = max(16, min(64, len(paths) // (jobs * 8)))
         batches = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
         context = multiprocessing.get_context(
