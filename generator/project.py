@@ -295,6 +295,7 @@ class _Run:
             data = path.read_bytes()
             found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
         present = self.store.present([key for _, _, key in found]) if self.store else set()
+        present -= self._certificate_changed(present)
         misses = [(path, sha) for path, sha, key in found if key not in present]
         made = self._make(misses, jobs)
         for start in range(0, len(found), self.BATCH):
@@ -345,10 +346,31 @@ class _Run:
             item.data = made_one.data
         if self.store is not None and made_one.entry is not None:
             self.store.put(key, made_one.entry)
+            if made_one.entry["certificate"] is not None:
+                self.store.put(key + CERTIFICATE, made_one.entry["certificate"])
             if self.whole:
                 self.store.put(key + ":env", made_one.env)
                 self.store.put(key + ":files", texts)
         return item
+
+    def _certificate_changed(self, keys: set[str]) -> set[str]:
+        """The ``keys`` whose environment's certificate file changed since their entry was
+        stored (its path and digest are kept beside the entry, under ``KEY:certificate``).
+        Found before the misses go to the workers: found only when each entry was read, the
+        environments of a certificate shared by thousands were rendered one by one here."""
+        changed: set[str] = set()
+        if self.store is None:
+            return changed
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), self.BATCH):
+            chunk = [key + CERTIFICATE for key in ordered[start : start + self.BATCH]]
+            for side, stored in self.store.get_many(chunk).items():
+                if not (isinstance(stored, tuple) and len(stored) == 2):
+                    continue  # the entry's own check (_lookup) decides
+                cert_path, cert_digest = stored
+                if self._file_digest(str(self.project.root / cert_path)) != cert_digest:
+                    changed.add(side.removesuffix(CERTIFICATE))
+        return changed
 
     def _make_here(self, path: Path, sha: str) -> _Made:
         """Load and render one environment in this process."""
@@ -480,6 +502,7 @@ class _Run:
 
 
 _STATS_KEY = "file states of docs/environments"
+CERTIFICATE = ":certificate"  # beside an entry: its certificate file's path and digest
 
 
 class _RowFile:

@@ -8,6 +8,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import pickle
 import shutil
 import signal
 import sqlite3
@@ -106,8 +107,8 @@ def test_a_damaged_cache_entry_is_a_miss(project: Path) -> None:
     generate(proj, today=TODAY)
     with sqlite3.connect(project / ".cache" / "runbook" / "environments.sqlite3") as db:
         assert (
-            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 10
-        )  # 3 x (entry, environment, texts) + catalogue
+            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 11
+        )  # 3 x (entry, environment, texts) + contoso's certificate + catalogue
     db.close()
     result = generate(proj, today=TODAY)
     assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
@@ -367,9 +368,9 @@ def test_parallel_cold_build_equals_a_serial_one(
 def test_entries_found_stale_late_are_rendered_among_the_workers_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Cache entries are read in batches as the build goes: an entry whose certificate file
-    changed is only found stale then and is rendered in the build's own process, between the
-    misses the workers render. Every file still equals a fresh render."""
+    """Cache entries are read in batches as the build goes: an entry that cannot be read is
+    only found stale then and is rendered in the build's own process, between the misses the
+    workers render. Every file still equals a fresh render."""
     from generator import project as project_module
 
     monkeypatch.setattr(project_module, "PARALLEL_MIN", 4)
@@ -377,20 +378,77 @@ def test_entries_found_stale_late_are_rendered_among_the_workers_results(
     root = _synthetic(tmp_path / "project", 40)
     build(Project(root), jobs=2)
     _edit_titles(root, 12, " (edited)")  # 12 misses: workers
+    damaged = [envgen.environment_name(i) for i in range(13, 41, 3)]
+    with sqlite3.connect(root / ".cache" / "runbook" / "environments.sqlite3") as db:
+        for key, value in db.execute("SELECT key, value FROM entries").fetchall():
+            _key, entry = pickle.loads(value)
+            if isinstance(entry, dict) and entry.get("name") in damaged:
+                db.execute("UPDATE entries SET value = ? WHERE key = ?", (b"damaged", key))
+    db.close()
+    here: list[str] = []
+    make_here = project_module._Run._make_here
+    monkeypatch.setattr(
+        project_module._Run,
+        "_make_here",
+        lambda run, path, sha: here.append(path.stem) or make_here(run, path, sha),
+    )
+    report, _ = build(Project(root), jobs=2)
+    assert sorted(here) == damaged
+    _assert_fresh(root)
+    assert {str(p).split("/")[0] for p in report.written} == {
+        "index.md",  # the catalogue shows the titles
+        *(envgen.environment_name(i) for i in range(1, 13)),
+    }
+
+
+def test_a_changed_certificate_makes_its_environments_misses_for_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each entry's certificate file (path and digest) is kept beside it, so a changed
+    certificate is found before the misses go to the workers: the environments that read it
+    are rendered there, not one by one in the build's own process."""
+    from generator import project as project_module
+
+    monkeypatch.setattr(project_module, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(project_module._Run, "BATCH", 7)
+    root = _synthetic(tmp_path / "project", 40)
+    build(Project(root), jobs=2)
     certificate = root / "environments" / "certs" / "contoso-oauth.cer"
     data = certificate.read_bytes()
     assert data.startswith(b"-----")  # PEM: one more line end keeps it valid
-    certificate.write_bytes(data + b"\n")  # every fourth environment reads it: found late
-    report, _ = build(Project(root), jobs=2)
+    certificate.write_bytes(data + b"\n")
+    here: list[str] = []
+    make_here = project_module._Run._make_here
+    monkeypatch.setattr(
+        project_module._Run,
+        "_make_here",
+        lambda run, path, sha: here.append(path.stem) or make_here(run, path, sha),
+    )
+    run_rendered: list[list[str]] = []
+    close = project_module._Run.close
+    monkeypatch.setattr(
+        project_module._Run,
+        "close",
+        lambda run, **kw: run_rendered.append(sorted(run.rendered)) or close(run, **kw),
+    )
+    build(Project(root), jobs=2)
+    readers = sorted(
+        envgen.environment_name(i)
+        for i in range(1, 41)
+        if "contoso-oauth.cer" in envgen.environment_yaml(i)
+    )
+    assert len(readers) >= 4 and here == [] and run_rendered == [readers]
+    _assert_fresh(root)
+
+
+def _assert_fresh(root: Path) -> None:
+    """Every generated file on disk equals a fresh render (no cache), and nothing else is."""
     fresh = {
         str(rel): text.encode()
         for rel, text in generate(Project(root), use_cache=False).files.items()
     }
     on_disk = snapshot(root / OUT)
     assert fresh == {rel: data for rel, data in on_disk.items() if rel != writing.MANIFEST}
-    assert {str(p).split("/")[0] for p in report.written} >= {
-        envgen.environment_name(i) for i in range(1, 13)
-    }
 
 
 def test_a_moved_project_or_one_named_another_way_keeps_its_cache(
