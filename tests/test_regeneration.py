@@ -594,9 +594,11 @@ def test_a_pending_manifest_lists_what_chainmap_would(tmp_path: Path) -> None:
     expected = dict(collections.ChainMap(known, pending, final))
     assert sorted(before) == sorted(expected) and len(before) == len(expected)
     assert {rel: before[rel] for rel in before} == expected
-    writing._write_manifest(tmp_path, before, {"new/1.md": "f5"})
+    changed = writing._Only(final, ["a/2.md", "new/1.md"])  # the pending digests
+    assert dict(changed) == {"a/2.md": "f2", "new/1.md": "f5"} and "a/1.md" not in changed
+    writing._write_manifest(tmp_path, before, changed)
     document = json.loads((tmp_path / writing.MANIFEST).read_text("utf-8"))
-    assert document["files"] == expected and document["pending"] == {"new/1.md": "f5"}
+    assert document["files"] == expected and document["pending"] == dict(changed)
 
 
 def test_installed_versions_are_those_importlib_metadata_gives() -> None:
