@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from certs import make_certificate, pem
 from click.testing import CliRunner
 
+from generator import rendering
 from generator.cli import main
 
 
@@ -58,3 +60,11 @@ def test_a_certificate_expiring_soon_is_flagged(project: Path) -> None:
     assert row[5] == "⚠ 2026-12-26"
     assert row[6] == "[1](#warnings-litwareinc)"
     assert "### litwareinc { #warnings-litwareinc }" in catalogue
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 4, 7, 9])
+def test_a_streamed_render_joins_its_pieces_as_render_would(count: int) -> None:
+    """The catalogue's output is joined a block of pieces at a time (_joined): the same text
+    whether the pieces fill no block, one, or several and a part."""
+    pieces = [f"<{i}é>" for i in range(count)]
+    assert rendering._joined(iter(pieces), block=3) == "".join(pieces)

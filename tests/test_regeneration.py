@@ -523,12 +523,18 @@ def test_generated_files_changed_by_hand_are_found_and_rendered_again(
         ({"a": "1"}, {"a": "2"}),
         ({}, {}),
         ({'é"\\': "1"}, {}),
+        ({f"e{i}/{n}.md": f"{i}{n}" for i in range(5) for n in range(3)}, {"e1/2.md": "x"}),
     ],
 )
 def test_the_manifest_is_written_as_json_dumps_indent_1_would(
-    tmp_path: Path, files: dict[str, str], pending: dict[str, str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    pending: dict[str, str],
 ) -> None:
-    """The manifest is formatted by hand (for speed): byte for byte what json.dumps makes."""
+    """The manifest is formatted by hand (for speed): byte for byte what json.dumps makes,
+    here with blocks of 4 lines (4,096 in a build), so entries span several blocks."""
+    monkeypatch.setattr(writing, "_BLOCK", 4)
     writing._write_manifest(tmp_path, files, pending)
     document: dict[str, object] = {"generator": "runbook", "files": dict(sorted(files.items()))}
     if pending:
