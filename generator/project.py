@@ -388,10 +388,10 @@ class _Run:
         and texts are in ``stored`` too)."""
         if self.store is None or not isinstance(entry, dict) or "row" not in entry:
             return None
-        # Paths are kept relative to the project folder, so a build that names the project
-        # differently (``--project .`` or its full path), or a moved or copied project, finds
-        # them: the output does not depend on where the project lies.
-        # _inside(path, root) as _entry kept it; ``path`` is discover()'s root/environments/name.
+        # Paths are kept relative to the project folder (see _entry; ``path`` is discover()'s
+        # root/environments/NAME), so a build that names the project differently (``.`` or
+        # its full path), or a moved or copied project, finds them: the output does not
+        # depend on where the project lies.
         if entry["path"] != f"environments/{path.name}":
             return None
         if entry["certificate"] is not None:
@@ -405,8 +405,15 @@ class _Run:
             env, files = stored.pop(key + ":env", None), stored.pop(key + ":files", None)
             if not isinstance(env, LoadedEnvironment) or not isinstance(files, dict):
                 return None
-            if env.path != path:  # the loaded environment names its files where they were
-                return None
+            if env.path != path:  # loaded where the project was: name its files where it is
+                certificate = entry["certificate"]
+                env = dataclasses.replace(
+                    env,
+                    path=path,
+                    certificate_path=None
+                    if certificate is None
+                    else (self.project.root / certificate[0]).resolve(),
+                )
             item.env = env
             item.files = {PurePosixPath(rel): str(text) for rel, text in files.items()}
         return item, entry["warnings"]

@@ -461,6 +461,7 @@ def test_a_moved_project_or_one_named_another_way_keeps_its_cache(
 
     root = _synthetic(tmp_path / "project", 8)
     build(Project(root), today=TODAY)
+    generate(Project(root), today=TODAY)  # the mkdocs plugin's records too
     moved = tmp_path / "elsewhere" / "moved"
     moved.parent.mkdir()
     root.rename(moved)
@@ -474,6 +475,13 @@ def test_a_moved_project_or_one_named_another_way_keeps_its_cache(
     monkeypatch.chdir(moved)
     report, _ = build(Project(Path(".")), today=TODAY)
     assert rendered == [] and report.written == [] and report.unchanged > 8
+    # The plugin's loaded environments name their files where the project is now.
+    result = generate(Project(moved), today=TODAY)
+    assert result.rendered == [] and len(result.envs) == 8
+    for env in result.envs:
+        assert env.path == moved / "environments" / f"{env.name}.yml"
+        assert env.certificate_path is None or env.certificate_path.is_relative_to(moved)
+    assert any(env.certificate_path is not None for env in result.envs)
     certificate = moved / "environments" / "certs" / "contoso-oauth.cer"
     certificate.write_bytes(certificate.read_bytes() + b"\n")  # still valid PEM
     build(Project(Path(".")), today=TODAY)
