@@ -371,12 +371,7 @@ def test_entries_found_stale_late_are_rendered_among_the_workers_results(
     """Cache entries are read in batches as the build goes: an entry that cannot be read is
     only found stale then and is rendered in the build's own process, between the misses the
     workers render. Every file still equals a fresh render."""
-    from generator import project as project_module
-
-    monkeypatch.setattr(project_module, "PARALLEL_MIN", 4)
-    monkeypatch.setattr(project_module._Run, "BATCH", 7)
-    root = _synthetic(tmp_path / "project", 40)
-    build(Project(root), jobs=2)
+    root, here = _built_with_workers(tmp_path, monkeypatch)
     _edit_titles(root, 12, " (edited)")  # 12 misses: workers
     damaged = [envgen.environment_name(i) for i in range(13, 41, 3)]
     with sqlite3.connect(root / ".cache" / "runbook" / "environments.sqlite3") as db:
@@ -385,13 +380,6 @@ def test_entries_found_stale_late_are_rendered_among_the_workers_results(
             if isinstance(entry, dict) and entry.get("name") in damaged:
                 db.execute("UPDATE entries SET value = ? WHERE key = ?", (b"damaged", key))
     db.close()
-    here: list[str] = []
-    make_here = project_module._Run._make_here
-    monkeypatch.setattr(
-        project_module._Run,
-        "_make_here",
-        lambda run, path, sha: here.append(path.stem) or make_here(run, path, sha),
-    )
     report, _ = build(Project(root), jobs=2)
     assert sorted(here) == damaged
     _assert_fresh(root)
@@ -409,21 +397,11 @@ def test_a_changed_certificate_makes_its_environments_misses_for_the_workers(
     are rendered there, not one by one in the build's own process."""
     from generator import project as project_module
 
-    monkeypatch.setattr(project_module, "PARALLEL_MIN", 4)
-    monkeypatch.setattr(project_module._Run, "BATCH", 7)
-    root = _synthetic(tmp_path / "project", 40)
-    build(Project(root), jobs=2)
+    root, here = _built_with_workers(tmp_path, monkeypatch)
     certificate = root / "environments" / "certs" / "contoso-oauth.cer"
     data = certificate.read_bytes()
     assert data.startswith(b"-----")  # PEM: one more line end keeps it valid
     certificate.write_bytes(data + b"\n")
-    here: list[str] = []
-    make_here = project_module._Run._make_here
-    monkeypatch.setattr(
-        project_module._Run,
-        "_make_here",
-        lambda run, path, sha: here.append(path.stem) or make_here(run, path, sha),
-    )
     run_rendered: list[list[str]] = []
     close = project_module._Run.close
     monkeypatch.setattr(
@@ -439,6 +417,26 @@ def test_a_changed_certificate_makes_its_environments_misses_for_the_workers(
     )
     assert len(readers) >= 4 and here == [] and run_rendered == [readers]
     _assert_fresh(root)
+
+
+def _built_with_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
+    """A built project of 40 environments whose builds use workers from 4 misses and read
+    cache entries 7 at a time; and the list of environments its later builds load and render
+    in their own process (``_Run._make_here``)."""
+    from generator import project as project_module
+
+    monkeypatch.setattr(project_module, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(project_module._Run, "BATCH", 7)
+    root = _synthetic(tmp_path / "project", 40)
+    build(Project(root), jobs=2)
+    here: list[str] = []
+    make_here = project_module._Run._make_here
+    monkeypatch.setattr(
+        project_module._Run,
+        "_make_here",
+        lambda run, path, sha: here.append(path.stem) or make_here(run, path, sha),
+    )
+    return root, here
 
 
 def _assert_fresh(root: Path) -> None:
