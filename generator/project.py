@@ -106,7 +106,7 @@ def generate(
     """
     run = _Run(project, today or dt.date.today(), use_cache, whole=True)
     result = Generated()
-    items = list(run.environments(result.diagnostics))
+    items = list(run.environments(result.diagnostics, jobs=_default_jobs()))
     result.diagnostics += private_key_files(project.root, result.diagnostics)
     result.rendered = run.rendered
     result.envs = [item.env for item in items if item.env is not None]
@@ -297,6 +297,12 @@ class _Run:
             data = path.read_bytes()
             found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
         present = self.store.present([key for _, _, key in found]) if self.store else set()
+        if self.whole and self.store is not None:
+            # A hit needs the loaded environment and texts too (`runbook build` keeps neither):
+            # an entry without them is a miss from the start, for the workers.
+            for suffix in (":env", ":files"):
+                with_part = self.store.present(sorted(key + suffix for key in present))
+                present = {key.removesuffix(suffix) for key in with_part}
         present -= self._certificate_changed(present)
         misses = [(path, sha) for path, sha, key in found if key not in present]
         made = self._make(misses, jobs)

@@ -419,6 +419,25 @@ def test_a_changed_certificate_makes_its_environments_misses_for_the_workers(
     _assert_fresh(root)
 
 
+def test_the_plugin_renders_in_workers_what_runbook_build_left_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `runbook build`, the cache holds each environment's entry but not the loaded
+    environment and texts the mkdocs plugin needs: the plugin's run counts those as misses
+    from the start and renders them in worker processes (it rendered them one by one in its
+    own process), with the same files and environments as a run without the cache."""
+    monkeypatch.setenv("RUNBOOK_JOBS", "2")
+    root, here = _built_with_workers(tmp_path, monkeypatch)
+    result = generate(Project(root))
+    assert here == [] and len(result.rendered) == 40
+    fresh = generate(Project(root), use_cache=False)
+    assert result.files == fresh.files
+    assert [env.name for env in result.envs] == [env.name for env in fresh.envs]
+    assert [env.spec for env in result.envs] == [env.spec for env in fresh.envs]
+    again = generate(Project(root))
+    assert again.rendered == [] and again.files == fresh.files
+
+
 def _built_with_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
     """A built project of 40 environments whose builds use workers from 4 misses and read
     cache entries 7 at a time; and the list of environments its later builds load and render
