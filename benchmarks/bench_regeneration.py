@@ -4,8 +4,9 @@
     make bench BENCH_N=10            # one size only (the CI smoke test runs this)
     .venv/bin/python benchmarks/bench_regeneration.py --help
 
-Every figure is wall time of a fresh process (median of ``--repeat`` runs; fewer at the
-largest sizes, as printed) and its peak resident memory (``wait4``), measured in this run on
+Every figure is wall time of a fresh process (median of ``--repeat`` runs; one run for the
+site at N = 1,000, as printed; the floor and the cold build alternate) and its peak resident
+memory (``wait4``), measured in this run on
 deterministic synthetic projects (``envgen.py``):
 
 (a) ``runbook build`` (cold: no cache, no docs; warm: nothing changed; one environment
@@ -138,9 +139,17 @@ def bench_rendering(work: Path, n: int, times: int) -> dict[str, Figure]:
     project = envgen.make_project(work / f"render-{n}", n, source=SOURCE[0])
     out, cache = project / "docs" / "environments", project / ".cache"
     build = [PY, "-m", "generator", "build", "--project", str(project)]
+    # The floor and the cold build alternate, so that a change in the machine's speed during
+    # the run (it is shared) weighs on both alike: run one after the other, three single runs
+    # at N = 10,000 gave cold/floor ratios of 1.04, 1.11 and 1.42.
+    floors, colds = [], []
+    for _ in range(times):
+        floors.append(measure([PY, str(HERE / "floor.py"), str(project)], project))
+        _rm(out, cache)
+        colds.append(measure(build, project))
     result = {
-        "floor": repeat(times, lambda: None, [PY, str(HERE / "floor.py"), str(project)], project),
-        "cold": repeat(times, lambda: _rm(out, cache), build, project),
+        "floor": median(floors),
+        "cold": median(colds),
         "warm": repeat(times, lambda: None, build, project),
     }
     counter = [0]
@@ -241,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat",
         type=int,
         default=3,
-        help="runs per figure at N <= 100 (median); N >= 1000: one run",
+        help="runs per figure (median): every rendering figure, and site figures at N <= 100 "
+        "(one run above)",
     )
     parser.add_argument(
         "--work",
@@ -263,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(machine())
     print(
-        f"sizes: site {sizes}, rendering {render_sizes}; runs per figure: {args.repeat} at N <= 100, 1 above"
+        f"sizes: site {sizes}, rendering {render_sizes}; runs per figure: rendering {args.repeat} "
+        f"(floor and cold build alternating), site {args.repeat} at N <= 100, 1 above"
     )
     print(
         f"pages per environment: 2 (overview, runbook), plus the downloads; gen-files: {'yes' if gen_files else 'not installed'}"
@@ -296,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'N':>6} | {'floor':>17} | {'build cold':>17} | {'build warm':>17} | {'edit one':>17} | cold/floor | warm/floor"
         )
         for n in render_sizes:
-            r = rendering[n] = bench_rendering(work, n, times(n))
+            r = rendering[n] = bench_rendering(work, n, args.repeat)
             print(
                 f"{n:>6} | {r['floor']} | {r['cold']} | {r['warm']} | {r['edit']} | "
                 f"{r['cold'].seconds / r['floor'].seconds:9.2f}x | {r['warm'].seconds / r['floor'].seconds:9.2f}x",
