@@ -394,12 +394,10 @@ class _Run:
         and texts are in ``stored`` too)."""
         if self.store is None or not isinstance(entry, dict) or "row" not in entry:
             return None
-        # Paths are kept relative to the project folder (see _entry; ``path`` is discover()'s
-        # root/environments/NAME), so a build that names the project differently (``.`` or
-        # its full path), or a moved or copied project, finds them: the output does not
-        # depend on where the project lies.
-        if entry["path"] != f"environments/{path.name}":
-            return None
+        # The key names the environment file (environments/NAME) and the certificate's path is
+        # relative to the project folder, so a build that names the project differently (``.``
+        # or its full path), or a moved or copied project, finds the entry: the output does
+        # not depend on where the project lies.
         if entry["certificate"] is not None:
             cert_path, cert_digest = entry["certificate"]
             if self._file_digest(str(self.project.root / cert_path)) != cert_digest:
@@ -659,7 +657,7 @@ def _entry(
     row: bytes,
     root: Path,
 ) -> dict[str, Any]:
-    """An environment's cache entry; its paths relative to the project folder ``root``."""
+    """An environment's cache entry; its certificate's path relative to the project folder."""
     certificate = None
     if env.certificate_path is not None:
         certificate = (
@@ -668,7 +666,6 @@ def _entry(
         )
     return {
         "name": env.name,
-        "path": _inside(env.path, root),
         "warnings": list(found),
         "digests": digests,
         "row": row,
@@ -677,12 +674,9 @@ def _entry(
 
 
 def _inside(path: Path, root: Path) -> str:
-    """``path`` (below the project folder ``root``) relative to it, as a POSIX string. An
-    environment file's path starts with ``root`` as given; a certificate's is resolved."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.relative_to(root.resolve()).as_posix()
+    """A certificate file's (resolved) ``path`` relative to the project folder ``root``, as a
+    POSIX string (the loader keeps certificates inside the project)."""
+    return path.relative_to(root.resolve()).as_posix()
 
 
 def _certificate_unchanged(env: LoadedEnvironment) -> bool:
