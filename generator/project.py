@@ -184,11 +184,7 @@ def build(
             unknown = [name for name in only if name not in names]
             if unknown:
                 raise InputError([unknown_name(project.root, name) for name in unknown])
-            for path, text in run.catalogue_from_rows(rows).items():
-                encoded = text.encode("utf-8")
-                if writer.add(str(path), writing.digest(encoded)):
-                    writer.stage(str(path), encoded)
-                del text, encoded  # 4 MB at N = 10,000, otherwise alive until the commit's end
+            _add_catalogue(run.catalogue_from_rows(rows), writer)
             keep: frozenset[str] = frozenset()
             if only:
                 keep = frozenset(
@@ -204,6 +200,15 @@ def build(
         finally:
             run.close(prune=not only and not any(d.severity == "error" for d in diagnostics))
     return report, diagnostics
+
+
+def _add_catalogue(catalogue: dict[PurePosixPath, str], writer: writing.Writer) -> None:
+    """Add (and stage, when it changed) the catalogue: its text and bytes (4 MB at N = 10,000)
+    are let go of on return, before the commit."""
+    for path, text in catalogue.items():
+        encoded = text.encode("utf-8")
+        if writer.add(str(path), writing.digest(encoded)):
+            writer.stage(str(path), encoded)
 
 
 def _default_jobs() -> int:
@@ -288,10 +293,12 @@ class _Run:
         """Each valid environment, in name order; diagnostics appended.
 
         With ``jobs`` > 1 and enough cache misses, the misses are loaded and rendered in that
-        many worker processes; the results come back in name order all the same. Cache entries
-        are read 500 at a time as the caller goes (all 10,000 at once were most of a warm
-        build's memory); an entry found stale only then (its certificate file changed, or it
-        cannot be read) is loaded and rendered here."""
+        many worker processes; the results come back in name order all the same. The misses
+        are known before any entry is read: keys not stored, entries whose certificate file
+        changed (:meth:`_certificate_changed`) and, for a whole run, entries without the loaded
+        environment and texts. Cache entries are then read 500 at a time as the caller goes
+        (all 10,000 at once were most of a warm build's memory); an entry found stale only
+        then (it cannot be read) is loaded and rendered here."""
         found = []
         for path in discover(self.project.root):
             data = path.read_bytes()
@@ -363,9 +370,9 @@ class _Run:
 
     def _certificate_changed(self, keys: set[str]) -> set[str]:
         """The ``keys`` whose environment's certificate file changed since their entry was
-        stored (its path and digest are kept beside the entry, under ``KEY:certificate``).
-        Found before the misses go to the workers: found only when each entry was read, the
-        environments of a certificate shared by thousands were rendered one by one here."""
+        stored (its path and digest are kept beside the entry, under ``KEY:certificate``), so
+        that they go to the workers with the other misses: the environments of a certificate
+        shared by thousands are not rendered one by one here."""
         changed: set[str] = set()
         if self.store is None:
             return changed
