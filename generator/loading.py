@@ -30,6 +30,9 @@ _SECRET_KEY = re.compile(
 )
 _PRIVATE_KEY_TEXT = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+# A line git writes around the two sides of a conflicting change (and, with diff3, the base):
+# at the start of a line, where in YAML it could only be an error.
+_CONFLICT_MARKER = re.compile(r"^(?:<{7}|\|{7}|={7}|>{7})(?: [^\r\n]*)?\r?$", re.M)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,22 @@ def load(
             ),
         ]
     try:
-        doc = yamlsource.parse(yamlsource.decode(raw))
+        text = yamlsource.decode(raw)
+        conflict = _CONFLICT_MARKER.search(text)
+        if conflict is not None:  # git's markers: a YAML error anyway, named for what it is
+            line = text.count("\n", 0, conflict.start()) + 1
+            return None, [
+                *found,
+                at(
+                    Position(line, 1),
+                    (
+                        f"an unresolved merge conflict ({conflict[0].strip()[:60]}): keep the "
+                        "lines you want, delete git's marker lines (<<<<<<<, =======, "
+                        ">>>>>>>)"
+                    ),
+                ),
+            ]
+        doc = yamlsource.parse(text)
     except yamlsource.YamlProblem as exc:
         return None, [*found, at(exc.position, exc.message)]
     if not isinstance(doc.data, dict):

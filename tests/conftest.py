@@ -60,6 +60,27 @@ def snapshot(folder: Path, pattern: str = "*") -> dict[str, bytes]:
     }
 
 
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run git in ``cwd`` as a test user (no signing, no user configuration needed)."""
+    return subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=cwd,
+        check=check,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

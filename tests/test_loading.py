@@ -56,6 +56,7 @@ def test_every_rule_has_a_fixture_and_an_expected_file() -> None:
         "unknown-product",
         "missing-required",
         "many-errors",
+        "merge-conflict",
     ):
         assert rule in stems
 

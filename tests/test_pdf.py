@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TODAY
+from conftest import TODAY, git
 from pypdf import PdfReader
 
 from generator import changes, pdf, rendering
@@ -330,25 +330,6 @@ def test_a_new_description_is_not_an_operational_change(project: Path, tmp_path:
     assert "Nothing operational changed" in what
     assert "Settings" not in what and "Commands" not in what and "DNS records" not in what
     assert "Atlanta <b>production</b> & DR" in what.replace("\n", " ")  # shown as text, not markup
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 def test_since_a_git_revision(project: Path, tmp_path: Path) -> None:
