@@ -19,7 +19,7 @@ from generator import __version__, names, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.project import Project, build, load_project
 from generator.sources import discover
-from generator.writing import write_atomic
+from generator.writing import CONFLICTS, MANIFEST, write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_FROM = 20  # environments: fewer build in well under a second
@@ -215,7 +215,8 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
     out = Project(project).output
     if check:
         for path in report.stale:
-            click.echo(f"stale: {out / path}", err=True)
+            why = f" ({report.manifest_problem})" if str(path) == MANIFEST else ""
+            click.echo(f"stale: {out / path}{why}", err=True)
         if report.stale:
             click.echo(
                 f"{len(report.stale)} generated file(s) are stale: run `runbook build`", err=True
@@ -227,6 +228,13 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
         say(f"wrote {out / path}", level=1)
     for path in report.removed:
         say(f"removed {out / path}", level=1)
+    if report.manifest_problem == CONFLICTS:
+        say(
+            f"{out / MANIFEST} had merge conflicts: every file a side of the merge listed was "
+            "taken as runbook's, and the manifest was written again"
+        )
+    elif report.manifest_problem is not None:
+        say(f"{out / MANIFEST} {report.manifest_problem}; it was written again")
     say(
         f"{len(report.written)} written, {len(report.removed)} removed, {report.unchanged} unchanged in {out}"
     )

@@ -107,26 +107,75 @@ class WriteReport:
     written: Paths = field(default_factory=Paths)
     removed: Paths = field(default_factory=Paths)
     unchanged: int = 0  # how many files already held their bytes
+    # Why the old manifest was not read as written (merge conflicts, damage); None: it was.
+    # A build writes it again; a check counts it stale.
+    manifest_problem: str | None = None
 
     @property
     def stale(self) -> Paths:
         """Files whose bytes differ from what the generator makes, missing or left over."""
-        return Paths(sorted(self.written.rels + self.removed.rels, key=lambda r: r.split("/")))
+        rels = self.written.rels + self.removed.rels
+        if self.manifest_problem is not None:
+            rels = [*rels, MANIFEST]
+        return Paths(sorted(rels, key=lambda r: r.split("/")))
 
 
 def read_manifest(out_dir: Path) -> dict[str, str]:
     """The manifest's {relative path: sha256}; empty when there is none."""
-    files, pending = _read_manifest(out_dir)
-    return {**files, **pending}
+    manifest = _read_manifest(out_dir)
+    return {**manifest.files, **manifest.pending}
 
 
-def _read_manifest(out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """The manifest's files and, while a write is pending, the digests they may have next."""
+@dataclass
+class _Manifest:
+    """What the last build left: its files' digests and, if it was killed while replacing
+    files (or two branches' manifests were merged), the other digests some may have.
+    ``problem``: why the manifest was not read as written (None: it was, or there is none)."""
+
+    files: dict[str, str]
+    pending: dict[str, str]
+    problem: str | None = None
+
+
+# A line git writes around the versions of a part of a file that two branches both changed
+# (<<<<<<< ours, ||||||| base with merge.conflictStyle=diff3, =======, >>>>>>> theirs).
+_CONFLICT_MARKER = re.compile(rb"^(?:<{7}|\|{7}|={7}|>{7})(?: |\r?$)", re.M)
+# A manifest line as _write_manifest writes it: "path": "sha256",
+_ENTRY = re.compile(rb'^ *("(?:[^"\\\r\n]|\\.)*"): "([0-9a-f]{64})",?\r?$', re.M)
+CONFLICTS = "has merge conflicts"
+
+
+def _read_manifest(out_dir: Path) -> _Manifest:
+    """The manifest as the last build left it; a manifest whose lines two git branches both
+    changed (the catalogue's digest changes whenever an environment is added or edited) as
+    every file that either side (or their base) lists."""
     try:
-        data = json.loads((out_dir / MANIFEST).read_bytes())
-        return _strings(data["files"]), _strings(data.get("pending", {}))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}, {}
+        raw = (out_dir / MANIFEST).read_bytes()
+    except OSError:
+        return _Manifest({}, {})
+    try:
+        data = json.loads(raw)
+        return _Manifest(_strings(data["files"]), _strings(data.get("pending", {})))
+    except json.JSONDecodeError as exc:
+        problem = f"cannot be read: line {exc.lineno}: {exc.msg}"
+    except UnicodeDecodeError:
+        problem = "cannot be read: it is not UTF-8 text"
+    except (ValueError, KeyError, TypeError, AttributeError):
+        problem = "cannot be read: it does not list the generated files"
+    if not _CONFLICT_MARKER.search(raw):
+        return _Manifest({}, {}, problem)
+    # Every side's lines are there, between the markers: each side's files were made by
+    # runbook. A file with two digests (changed on both sides) may hold either.
+    files: dict[str, str] = {}
+    pending: dict[str, str] = {}
+    for match in _ENTRY.finditer(raw):
+        try:
+            rel, found = json.loads(match[1]), match[2].decode()
+        except ValueError:  # not a JSON string: not a line runbook wrote
+            continue
+        if files.setdefault(rel, found) != found:
+            pending.setdefault(rel, found)
+    return _Manifest(files, pending, CONFLICTS)
 
 
 def _strings(mapping: dict[object, object]) -> dict[str, str]:
@@ -174,13 +223,15 @@ class Writer:
         self.out_dir = out_dir
         self.staging = staging
         self.dry_run = dry_run
+        self.report = WriteReport()
         # What the last build left: its files' digests and, if it was killed while replacing
         # files, the digests some of them may have already.
-        self.known, self.pending = _read_manifest(out_dir)
+        manifest = _read_manifest(out_dir)
+        self.known, self.pending = manifest.files, manifest.pending
+        self.report.manifest_problem = manifest.problem
         self.stats: Stats = stats if stats is not None else {}
         self._prefix = os.path.join(out_dir, "")
         self.digests: dict[str, str] = {}
-        self.report = WriteReport()
         self._unchanged = 0
         self._changed: list[str] = []
         if not dry_run:
@@ -198,6 +249,15 @@ class Writer:
             self._unchanged += 1
             return False
         if current is not None and rel not in self.known and rel not in self.pending:
+            problem = self.report.manifest_problem
+            if problem is not None:  # the file may well be ours: say why we cannot tell
+                manifest = self.out_dir / MANIFEST
+                raise OutputError(
+                    f"{self.out_dir / rel}: exists, and the manifest {manifest} (the list of "
+                    f"the files runbook generated) {problem}; refusing to overwrite it: "
+                    f"restore the manifest (e.g. `git checkout -- {manifest}`), or move the "
+                    "file away"
+                )
             raise OutputError(
                 f"{self.out_dir / rel}: exists but was not generated by runbook; refusing to "
                 "overwrite it (move it away, or rename the environment)"
@@ -234,7 +294,12 @@ class Writer:
 
         final = self.digests
         for rel in keep:
-            if rel in pending or rel in known:
+            if rel in pending and rel in known and pending[rel] != known[rel]:
+                # Either digest may be on disk (a killed build's, or a merge's two sides):
+                # keep the one that is, so that deleting the environment later removes it.
+                current = self._current_digest(rel)
+                final[rel] = current if current == known[rel] else pending[rel]
+            elif rel in pending or rel in known:
                 final[rel] = pending.get(rel) or known[rel]
         changed = self._changed  # sorted above
         if changed or removed:
@@ -269,6 +334,7 @@ class Writer:
             or removed
             or pending
             or final != known
+            or report.manifest_problem is not None
             or not (self.out_dir / MANIFEST).exists()
         ):
             _write_manifest(self.out_dir, final, {})

@@ -19,9 +19,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import REPO, TODAY, snapshot
+from conftest import REPO, TODAY, git, snapshot
 
 from generator import cache, writing
+from generator.errors import OutputError
 from generator.project import Project, build, generate
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -174,6 +175,122 @@ def test_a_generated_file_edited_by_hand_is_not_deleted(project: Path) -> None:
     build(Project(project), today=TODAY)
     assert edited.read_text("utf-8") == "# Kept: edited by hand\n"
     assert "fabrikam/runbook.md" not in writing.read_manifest(out)
+
+
+# Merges -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["merge", "diff3"])
+def test_a_merge_of_two_branches_docs_is_mended_by_the_next_build(
+    project: Path, tmp_path: Path, style: str
+) -> None:
+    """Two people each add an environment on a branch and commit the docs they built. The
+    catalogue changed on both sides, so git cannot merge the manifest's line for it: the next
+    build takes the files every side lists as runbook's and writes what a fresh build writes."""
+    envs = project / "environments"
+    build(Project(project), today=TODAY)
+    (project / ".gitignore").write_text("/.cache/\n/site/\n", "utf-8")  # as runbook init's
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "merge.conflictStyle", style)
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "base")
+    for branch in ("alice", "bob"):
+        git(project, "checkout", "-q", "-b", branch, "main")
+        text = (envs / "contoso.yml").read_text("utf-8")
+        (envs / f"{branch}.yml").write_text(text.replace("title: ", f"title: {branch} ", 1))
+        build(Project(project), today=TODAY)
+        git(project, "add", ".")
+        git(project, "commit", "-q", "-m", branch)
+    assert git(project, "merge", "alice", check=False).returncode != 0
+    unmerged = git(project, "diff", "--name-only", "--diff-filter=U").stdout.split()
+    assert unmerged == ["docs/environments/.runbook-manifest.json", "docs/environments/index.md"]
+    manifest = project / OUT / writing.MANIFEST
+    assert b"\n=======\n" in manifest.read_bytes()
+    assert (b"\n||||||| " in manifest.read_bytes()) == (style == "diff3")
+
+    check = _runbook(project, "--check")
+    _out, err = check.communicate(timeout=300)
+    assert check.returncode == 1, err.decode()
+    assert f"stale: {manifest} (has merge conflicts)" in err.decode()
+    assert f"stale: {project / OUT / 'index.md'}" in err.decode()
+
+    assert "had merge conflicts" in _run_ok(_runbook(project))
+    _run_ok(_runbook(project, "--check"))
+    fresh = tmp_path / "fresh"
+    shutil.copytree(project, fresh, ignore=shutil.ignore_patterns(".git", ".cache"))
+    shutil.rmtree(fresh / OUT)
+    build(Project(fresh), today=TODAY)
+    assert snapshot(project / OUT) == snapshot(fresh / OUT)
+    assert {"alice/runbook.md", "bob/runbook.md"} <= set(writing.read_manifest(project / OUT))
+
+
+def test_a_merged_manifest_keeps_the_digest_on_disk_for_files_not_rendered(
+    tmp_path: Path,
+) -> None:
+    """Every side's digest of a file is accepted (ours, theirs, the base's); a file the build
+    keeps without rendering it (``runbook build NAME``) is recorded with the digest it holds, so
+    that deleting its environment later still removes it."""
+    out = tmp_path / "out"
+    (out / "r\u00e9seau").mkdir(parents=True)
+    (out / "a.md").write_bytes(b"ours\n")
+    (out / "r\u00e9seau" / "b.md").write_bytes(b"theirs\n")
+    ours, theirs, base = (writing.digest(b) for b in (b"ours\n", b"theirs\n", b"base\n"))
+    x, y = writing.digest(b"x"), writing.digest(b"y")
+    lines = [
+        "{",
+        ' "generator": "runbook",',
+        ' "files": {',
+        "<<<<<<< HEAD",
+        f'  "a.md": "{ours}",',
+        f'  "index.md": "{x}"',
+        "||||||| merged common ancestors",
+        f'  "a.md": "{base}",',
+        f'  "index.md": "{base}"',
+        "=======",
+        f'  "a.md": "{theirs}",',
+        f'  "index.md": "{y}",',
+        f'  "r\\u00e9seau/b.md": "{theirs}"',  # as json.dumps writes a path that is not ASCII
+        ">>>>>>> theirs",
+        " }",
+        "}",
+    ]
+    (out / writing.MANIFEST).write_text("\n".join(lines) + "\n", "utf-8")
+    writer = writing.Writer(out, tmp_path / "staging")
+    assert writer.report.manifest_problem == writing.CONFLICTS
+    assert writer.known == {"a.md": ours, "index.md": x, "r\u00e9seau/b.md": theirs}
+    assert writer.pending == {"a.md": base, "index.md": base}
+    report = writer.commit(frozenset({"a.md", "r\u00e9seau/b.md"}))
+    assert report.removed == []  # index.md is not on disk
+    files = json.loads((out / writing.MANIFEST).read_bytes())["files"]
+    assert files == {"a.md": ours, "r\u00e9seau/b.md": theirs}
+
+
+def test_a_damaged_manifest_is_named_when_a_file_cannot_be_told_ours(project: Path) -> None:
+    """A manifest that cannot be read leaves runbook unable to tell its files from someone
+    else's: a file whose bytes change is refused, naming the manifest and the line, and nothing
+    is written. Files that already hold their bytes are taken, and the manifest written again."""
+    out = project / OUT
+    build(Project(project), today=TODAY)
+    manifest = out / writing.MANIFEST
+    manifest.write_text('{\n "generator": "runbook",\n "files": {\n', "utf-8")
+    build(Project(project), today=TODAY)  # every file holds its bytes: mended
+    assert writing.read_manifest(out) and json.loads(manifest.read_bytes())
+
+    manifest.write_text('{\n "generator": "runbook",\n "files": {\n', "utf-8")
+    _edit_titles_of(project, "contoso")
+    before = snapshot(out)
+    with pytest.raises(OutputError) as caught:
+        build(Project(project), today=TODAY)
+    message = str(caught.value)
+    assert f"{out / 'contoso' / 'index.md'}: exists, and the manifest {manifest}" in message
+    assert "cannot be read: line 4: Expecting property name" in message
+    assert f"`git checkout -- {manifest}`" in message
+    assert snapshot(out) == before
+
+
+def _edit_titles_of(project: Path, name: str) -> None:
+    path = project / "environments" / f"{name}.yml"
+    path.write_text(path.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
 
 
 # Atomicity --------------------------------------------------------------------------------
