@@ -281,6 +281,9 @@ class Writer:
         removed = report.removed.rels
         gone = {rel for rel in known if rel not in self.digests and rel not in keep}
         gone.update(rel for rel in pending if rel not in self.digests and rel not in keep)
+        # Before any file is read, written or removed: paths from the manifest (the files
+        # this build did not make) and every folder a file goes into or leaves.
+        self._check_paths(sorted(gone | keep) + self._changed)
         for rel in sorted(gone):
             current = self._current_digest(rel)
             if current is None:
@@ -341,6 +344,34 @@ class Writer:
         for rel in [*changed, *(rel for rel in self.stats if rel not in final)]:
             self.stats.pop(rel, None)  # read back, and recorded, by the next build
         return report
+
+    def _check_paths(self, rels: Iterable[str]) -> None:
+        """Refuse a path from the manifest that leads out of the output folder (a manifest
+        runbook wrote never has one; a changed one could make a build remove any file whose
+        bytes are known, such as ``../../mkdocs.yml``), and a symbolic link among the folders
+        below the output folder (a file written or removed there could be anywhere)."""
+        seen: set[str] = set()
+        for rel in rels:
+            parts = rel.split("/")
+            if any(part in ("", ".", "..") or "\0" in part for part in parts):
+                manifest = self.out_dir / MANIFEST
+                raise OutputError(
+                    f"{manifest}: lists {rel!r}, which is not a path inside {self.out_dir}; "
+                    f"runbook never writes such a line: restore the manifest (e.g. `git "
+                    f"checkout -- {manifest}`), or delete it"
+                )
+            folder = ""
+            for part in parts[:-1]:
+                folder += part
+                if folder not in seen:
+                    seen.add(folder)
+                    if os.path.islink(self._prefix + folder):
+                        raise OutputError(
+                            f"{self.out_dir / folder}: is a symbolic link; runbook writes and "
+                            f"removes files only in real folders below {self.out_dir} "
+                            "(replace the link with a folder)"
+                        )
+                folder += "/"
 
     def abandon(self) -> None:
         """Drop what was staged (an invalid file turned up): the docs stay as they were."""

@@ -13,6 +13,7 @@ from certs import make_certificate, pem, pem_private_key, pfx
 from click.testing import CliRunner
 from conftest import snapshot
 
+from generator import writing
 from generator.certificates import PRIVATE_KEY_REASON
 from generator.cli import main
 
@@ -121,6 +122,68 @@ def test_the_tool_writes_only_its_own_folders(project: Path, tmp_path: Path) -> 
     )
     assert after["docs/environments/notes.md"] == before["docs/environments/notes.md"]
     assert (tmp_path / "cr.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("form", ["json", "merge-conflict"])
+def test_a_manifest_line_leading_out_of_the_docs_removes_nothing(
+    project: Path, tmp_path: Path, form: str
+) -> None:
+    """The manifest is committed, so anyone can change it. A line naming a file outside
+    docs/environments/ with its true digest (mkdocs.yml's is known to all) would have a build
+    remove that file: the build refuses, naming the line, and nothing changes."""
+    out = project / "docs" / "environments"
+    assert CliRunner().invoke(main, ["build", "--project", str(project)]).exit_code == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not runbook's\n", "utf-8")
+    targets = {"../../mkdocs.yml": project / "mkdocs.yml", "../../../victim.txt": victim}
+    manifest = out / writing.MANIFEST
+    lines = manifest.read_text("utf-8").splitlines()
+    extra = [f'  "{rel}": "{writing.digest(path.read_bytes())}",' for rel, path in targets.items()]
+    if form == "json":
+        lines[3:3] = extra
+    else:
+        lines[3:3] = ["<<<<<<< HEAD", *extra, "=======", ">>>>>>> theirs"]
+    manifest.write_text("\n".join(lines) + "\n", "utf-8")
+    before = _outside_the_cache(project)
+    for args in (["build"], ["build", "--check"]):
+        result = CliRunner().invoke(main, [*args, "--project", str(project)])
+        assert result.exit_code == 1, result.stderr
+        assert f"{manifest}: lists '../../../victim.txt', which is not a path inside {out}" in (
+            result.stderr
+        )
+    assert _outside_the_cache(project) == before
+    assert victim.read_text("utf-8") == "not runbook's\n"
+
+
+def test_a_symbolic_link_among_the_generated_folders_is_refused(
+    project: Path, tmp_path: Path
+) -> None:
+    """A folder of docs/environments/ replaced by a link (committed, say) would have a build
+    write and remove files wherever it leads: the build refuses, naming the link."""
+    out = project / "docs" / "environments"
+    assert CliRunner().invoke(main, ["build", "--project", str(project)]).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    (out / "contoso").rename(elsewhere)
+    (out / "contoso").symlink_to(elsewhere)
+    outside = snapshot(elsewhere)
+    path = project / "environments" / "contoso.yml"
+    path.write_text(path.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
+    for edit in ("changed", "deleted"):
+        if edit == "deleted":
+            path.unlink()
+        before = _outside_the_cache(project)
+        result = CliRunner().invoke(main, ["build", "--project", str(project)])
+        assert result.exit_code == 1, result.stderr
+        assert f"{out / 'contoso'}: is a symbolic link; runbook writes and removes" in (
+            result.stderr
+        )
+        assert _outside_the_cache(project) == before
+        assert snapshot(elsewhere) == outside
+
+
+def _outside_the_cache(project: Path) -> dict[str, bytes]:
+    """The project's files but the cache's (which a refused build may still update)."""
+    return {k: v for k, v in snapshot(project).items() if not k.startswith(".cache/")}
 
 
 def test_a_private_key_in_a_value_is_reported_once_at_its_key(project: Path) -> None:
