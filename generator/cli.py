@@ -18,7 +18,7 @@ from click.shell_completion import CompletionItem
 from generator import __version__, names, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.project import Project, build, load_project
-from generator.sources import discover
+from generator.sources import discover, display_path, siblings
 from generator.writing import CONFLICTS, MANIFEST, write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -170,7 +170,10 @@ def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None
         )
     else:
         _print_diagnostics(diagnostics)
-        checked = len(files) or len(envs) + len({d.path for d in errors})
+        # Each file once: a valid environment can have an error too (another file's name).
+        checked = len(files) or len(
+            {*(display_path(e.path) for e in envs), *(d.path for d in errors)}
+        )
         say(
             f"{checked} file(s) checked: {len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
         )
@@ -337,8 +340,9 @@ def new_command(project: Path, name: str, **given: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
     target = Project(project).environments / f"{name}.yml"
-    if target.exists():
-        raise RunbookError(f"{target}: already exists; edit it, or choose another name")
+    for existing in siblings(target):
+        if existing.exists():
+            raise RunbookError(f"{existing}: already exists; edit it, or choose another name")
     interactive = sys.stdin.isatty()
 
     def ask(question: wizard.Question, default: str | None, error: str | None) -> str:

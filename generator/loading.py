@@ -20,7 +20,13 @@ from pydantic import BaseModel, ValidationError
 from generator import certificates, names, rules, yamlsource
 from generator.errors import Diagnostic, InputError
 from generator.model import EnvironmentSpec
-from generator.sources import SUFFIXES, display_path, private_key_files, unknown_name
+from generator.sources import (
+    SUFFIXES,
+    display_path,
+    private_key_files,
+    same_name,
+    unknown_name,
+)
 from generator.yamlsource import Document, KeyPath, Position
 
 _SECRET_KEY = re.compile(
@@ -55,16 +61,12 @@ def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
         names.environment_name(name)
     except ValueError as exc:
         raise InputError([Diagnostic(display_path(folder), 1, 1, str(exc))]) from None
-    path = next(
-        (
-            folder / f"{name}{suffix}"
-            for suffix in SUFFIXES
-            if (folder / f"{name}{suffix}").is_file()
-        ),
-        None,
-    )
-    if path is None:
+    paths = [folder / f"{name}{s}" for s in SUFFIXES if (folder / f"{name}{s}").is_file()]
+    if not paths:
         raise InputError([unknown_name(root, name)])
+    if len(paths) > 1:
+        raise InputError(same_name(paths))
+    path = paths[0]
     env, diagnostics = load(path, root, today)
     if env is None:
         raise InputError(diagnostics)

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from generator import cache, certificates, writing
 from generator.errors import Diagnostic, InputError, OutputError
-from generator.sources import discover, display_path, private_key_files, unknown_name
+from generator.sources import (
+    discover,
+    display_path,
+    private_key_files,
+    same_name,
+    siblings,
+    unknown_name,
+)
 
 if TYPE_CHECKING:
     from generator.loading import LoadedEnvironment
@@ -80,7 +87,14 @@ def load_project(
     from generator.loading import load_all
 
     files = list(paths) or discover(project.root)
-    return load_all(files, project.root, today or dt.date.today())
+    envs, diagnostics = load_all(files, project.root, today or dt.date.today())
+    if paths:  # a file named alone: is another file the same environment?
+        shown = {display_path(path) for path in files}
+        same = same_name(dict.fromkeys(s for path in files for s in siblings(path)))
+        diagnostics += [d for d in same if d.path in shown]
+    else:
+        diagnostics += same_name(files)
+    return envs, diagnostics
 
 
 def render(project: Project, envs: list[LoadedEnvironment]) -> dict[PurePosixPath, str]:
@@ -300,7 +314,9 @@ class _Run:
         (all 10,000 at once were most of a warm build's memory); an entry found stale only
         then (it cannot be read) is loaded and rendered here."""
         found = []
-        for path in discover(self.project.root):
+        paths = discover(self.project.root)
+        diagnostics += same_name(paths)
+        for path in paths:
             data = path.read_bytes()
             found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
         present = self.store.present([key for _, _, key in found]) if self.store else set()

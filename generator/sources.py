@@ -40,6 +40,35 @@ def discover(project: Path) -> list[Path]:
     return [folder / name for name in names]
 
 
+def same_name(paths: Iterable[Path]) -> list[Diagnostic]:
+    """An error for each of ``paths`` whose environment name (the file name without its
+    suffix) another of them in the same folder has too: contoso.yml and contoso.yaml would be
+    one environment, its pages written twice, one file's over the other's."""
+    by_name: dict[tuple[str, str], list[Path]] = {}
+    for path in paths:
+        folder, name = os.path.split(path)
+        by_name.setdefault((folder, os.path.splitext(name)[0]), []).append(path)
+    found = []
+    for (_folder, name), same in by_name.items():
+        for path in same if len(same) > 1 else ():
+            others = " and ".join(other.name for other in same if other is not path)
+            message = (
+                f"{others} is environment {name!r} too: keep one file per environment "
+                "(delete or rename the other)"
+            )
+            found.append(Diagnostic(display_path(path), 1, 1, message))
+    return found
+
+
+def siblings(path: Path) -> list[Path]:
+    """``path`` and the files beside it that name the same environment with another suffix."""
+    stem = os.path.splitext(path)[0]
+    return [
+        path,
+        *(Path(stem + s) for s in SUFFIXES if Path(stem + s) != path and os.path.isfile(stem + s)),
+    ]
+
+
 def unknown_name(root: Path, name: str) -> Diagnostic:
     """The error for an environment name the project doesn't have, listing the known ones."""
     known = sorted(p.stem for p in discover(root))

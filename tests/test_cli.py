@@ -164,3 +164,41 @@ def test_build_of_an_unknown_name_lists_the_known_ones_and_writes_nothing(projec
         in result.stderr
     )
     assert snapshot(project / "docs") == before
+
+
+def test_two_files_for_one_environment_are_an_error_for_every_command(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """contoso.yml and contoso.yaml would be one environment whose pages are written twice,
+    one file's over the other's (and listed twice in the catalogue): each command that reads
+    environments says so at both files, exit 1, and writes nothing."""
+    monkeypatch.chdir(project)
+    text = Path("environments/contoso.yml").read_text("utf-8")
+    Path("environments/contoso.yaml").write_text(text.replace("title: ", "title: Copy ", 1))
+    yml = "environments/contoso.yml:1:1: contoso.yaml is environment 'contoso' too: keep one"
+    yaml = "environments/contoso.yaml:1:1: contoso.yml is environment 'contoso' too: keep one"
+    before = snapshot(project / "docs")
+
+    result = _run("validate")
+    assert result.exit_code == 1
+    assert yml in result.stderr and yaml in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("4 file(s) checked: 2 error(s), ")
+    result = _run("validate", "environments/contoso.yml")
+    assert result.exit_code == 1
+    assert yml in result.stderr and yaml not in result.stderr
+    for args in (["build"], ["build", "contoso"], ["build", "--check"]):
+        result = _run(*args)
+        assert result.exit_code == 1, args
+        assert yml in result.stderr and yaml in result.stderr, args
+    result = _run("change-request", "contoso", "-o", str(tmp_path / "cr.pdf"))
+    assert result.exit_code == 1
+    assert yml in result.stderr and yaml in result.stderr
+    assert not (tmp_path / "cr.pdf").exists()
+    result = CliRunner().invoke(main, ["new", "contoso"], input="")
+    assert result.exit_code == 1
+    assert "environments/contoso.yml: already exists" in result.stderr
+    assert snapshot(project / "docs") == before
+
+    from generator.project import Project, generate  # the mkdocs plugin's entry
+
+    assert yml in {d.format()[: len(yml)] for d in generate(Project(project)).errors}
