@@ -218,7 +218,9 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
     out = Project(project).output
     if check:
         for path in report.stale:
-            why = f" ({report.manifest_problem})" if str(path) == MANIFEST else ""
+            why = ""
+            if str(path) == MANIFEST:  # the list of generated files, not one of them
+                why = f" ({report.manifest_problem or 'it does not list the files as they are'})"
             click.echo(f"stale: {out / path}{why}", err=True)
         if report.stale:
             click.echo(

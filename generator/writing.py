@@ -108,14 +108,17 @@ class WriteReport:
     removed: Paths = field(default_factory=Paths)
     unchanged: int = 0  # how many files already held their bytes
     # Why the old manifest was not read as written (merge conflicts, damage); None: it was.
-    # A build writes it again; a check counts it stale.
     manifest_problem: str | None = None
+    # Whether the manifest says something else than what the files now are (a build writes
+    # it again; a check counts it stale).
+    manifest_changes: bool = False
 
     @property
     def stale(self) -> Paths:
-        """Files whose bytes differ from what the generator makes, missing or left over."""
+        """Files whose bytes differ from what the generator makes, missing or left over (the
+        manifest among them when it would change)."""
         rels = self.written.rels + self.removed.rels
-        if self.manifest_problem is not None:
+        if self.manifest_changes:
             rels = [*rels, MANIFEST]
         return Paths(sorted(rels, key=lambda r: r.split("/")))
 
@@ -292,8 +295,6 @@ class Writer:
                 # Edited by hand since we wrote it: leave it, and drop it from the manifest.
                 continue
             removed.append(rel)
-        if self.dry_run:
-            return report
 
         final = self.digests
         for rel in keep:
@@ -304,6 +305,17 @@ class Writer:
                 final[rel] = current if current == known[rel] else pending[rel]
             elif rel in pending or rel in known:
                 final[rel] = pending.get(rel) or known[rel]
+        # The manifest is written again when it would say something else: it is committed
+        # with the docs, so a check counts it stale then (one side of a merge's manifest kept,
+        # say: the other side's files would be unknown to every later build).
+        report.manifest_changes = bool(
+            pending
+            or final != known
+            or report.manifest_problem is not None
+            or not (self.out_dir / MANIFEST).exists()
+        )
+        if self.dry_run:
+            return report
         changed = self._changed  # sorted above
         if changed or removed:
             # Record the intent, so a kill from here on leaves nothing unaccounted for: every
@@ -332,14 +344,7 @@ class Writer:
         shutil.rmtree(self.staging, ignore_errors=True)
         _remove_manifest_temporaries(self.out_dir)
         # The manifest of what is on disk now (unless it says so already).
-        if (
-            changed
-            or removed
-            or pending
-            or final != known
-            or report.manifest_problem is not None
-            or not (self.out_dir / MANIFEST).exists()
-        ):
+        if changed or removed or report.manifest_changes:
             _write_manifest(self.out_dir, final, {})
         for rel in [*changed, *(rel for rel in self.stats if rel not in final)]:
             self.stats.pop(rel, None)  # read back, and recorded, by the next build

@@ -187,23 +187,7 @@ def test_a_merge_of_two_branches_docs_is_mended_by_the_next_build(
     """Two people each add an environment on a branch and commit the docs they built. The
     catalogue changed on both sides, so git cannot merge the manifest's line for it: the next
     build takes the files every side lists as runbook's and writes what a fresh build writes."""
-    envs = project / "environments"
-    build(Project(project), today=TODAY)
-    (project / ".gitignore").write_text("/.cache/\n/site/\n", "utf-8")  # as runbook init's
-    git(project, "init", "-q", "-b", "main")
-    git(project, "config", "merge.conflictStyle", style)
-    git(project, "add", ".")
-    git(project, "commit", "-q", "-m", "base")
-    for branch in ("alice", "bob"):
-        git(project, "checkout", "-q", "-b", branch, "main")
-        text = (envs / "contoso.yml").read_text("utf-8")
-        (envs / f"{branch}.yml").write_text(text.replace("title: ", f"title: {branch} ", 1))
-        build(Project(project), today=TODAY)
-        git(project, "add", ".")
-        git(project, "commit", "-q", "-m", branch)
-    assert git(project, "merge", "alice", check=False).returncode != 0
-    unmerged = git(project, "diff", "--name-only", "--diff-filter=U").stdout.split()
-    assert unmerged == ["docs/environments/.runbook-manifest.json", "docs/environments/index.md"]
+    _merge_two_branches(project, style)
     manifest = project / OUT / writing.MANIFEST
     assert b"\n=======\n" in manifest.read_bytes()
     assert (b"\n||||||| " in manifest.read_bytes()) == (style == "diff3")
@@ -222,6 +206,45 @@ def test_a_merge_of_two_branches_docs_is_mended_by_the_next_build(
     build(Project(fresh), today=TODAY)
     assert snapshot(project / OUT) == snapshot(fresh / OUT)
     assert {"alice/runbook.md", "bob/runbook.md"} <= set(writing.read_manifest(project / OUT))
+
+
+def _merge_two_branches(project: Path, style: str = "merge") -> None:
+    """Branches alice and bob each add an environment (alice, bob) and commit the docs built
+    on them; bob merges alice, and git stops with the manifest and the catalogue in conflict."""
+    envs = project / "environments"
+    build(Project(project), today=TODAY)
+    (project / ".gitignore").write_text("/.cache/\n/site/\n", "utf-8")  # as runbook init's
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "merge.conflictStyle", style)
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "base")
+    for branch in ("alice", "bob"):
+        git(project, "checkout", "-q", "-b", branch, "main")
+        text = (envs / "contoso.yml").read_text("utf-8")
+        (envs / f"{branch}.yml").write_text(text.replace("title: ", f"title: {branch} ", 1))
+        build(Project(project), today=TODAY)
+        git(project, "add", ".")
+        git(project, "commit", "-q", "-m", branch)
+    assert git(project, "merge", "alice", check=False).returncode != 0
+    unmerged = git(project, "diff", "--name-only", "--diff-filter=U").stdout.split()
+    assert unmerged == ["docs/environments/.runbook-manifest.json", "docs/environments/index.md"]
+
+
+def test_a_merge_resolved_with_one_sides_manifest_is_stale_until_a_build(project: Path) -> None:
+    """Resolving the conflict by keeping one side's manifest (``git checkout --ours``) leaves
+    the other side's files unlisted, and a later edit of such an environment would be refused
+    as someone else's file. A check says the manifest is stale; a build lists them again."""
+    _merge_two_branches(project)
+    git(project, "checkout", "--ours", "--", "docs/environments/.runbook-manifest.json")
+    assert "alice/runbook.md" not in writing.read_manifest(project / OUT)
+    check, _ = build(Project(project), check=True, today=TODAY)
+    assert check.stale.rels == [writing.MANIFEST, "index.md"]
+    build(Project(project), today=TODAY)
+    assert "alice/runbook.md" in writing.read_manifest(project / OUT)
+    assert build(Project(project), check=True, today=TODAY)[0].stale == []
+    _edit_titles_of(project, "alice")
+    report, _ = build(Project(project), today=TODAY)
+    assert "alice/runbook.md" in report.written.rels
 
 
 def test_a_merged_manifest_keeps_the_digest_on_disk_for_files_not_rendered(
@@ -336,7 +359,9 @@ def test_sigkill_half_way_leaves_old_or_new_files_and_the_next_build_repairs(
     assert "pending" in manifest  # killed between the intent and the final manifest
 
     check, _ = build(proj, check=True)
-    assert len(check.stale) == len(changed) - mixed["new"]
+    # The files still old, and the manifest (its pending part goes).
+    assert len(check.stale) == len(changed) - mixed["new"] + 1
+    assert writing.MANIFEST in check.stale.rels
 
     build(proj)
     repaired = snapshot(project / OUT)
