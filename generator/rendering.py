@@ -21,6 +21,7 @@ from generator import __version__
 from generator.errors import TemplateError
 from generator.facts import Facts, derive, product_table
 from generator.loading import LoadedEnvironment
+from generator.sources import display_path
 from generator.steps import plan
 from generator.topology import environment_svg
 
@@ -277,7 +278,12 @@ def _render(
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template not found: {exc.name}") from None
+        folder = getattr(jinja_env.loader, "searchpath", ["templates"])[0]
+        raise TemplateError(
+            f"{display_path(Path(folder) / str(exc.name))}: template not found (a project made "
+            "by an older runbook may lack it: `runbook init` makes a project that has every "
+            "template, to copy it from)"
+        ) from None
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"{_template_line(exc, template)}: {exc.message}") from None
 
