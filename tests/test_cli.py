@@ -202,3 +202,17 @@ def test_two_files_for_one_environment_are_an_error_for_every_command(
     from generator.project import Project, generate  # the mkdocs plugin's entry
 
     assert yml in {d.format()[: len(yml)] for d in generate(Project(project)).errors}
+
+
+def test_a_missing_template_is_named_by_its_path(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    Path("templates/runbook.md.j2").unlink()
+    before = snapshot(project / "docs")
+    result = _run("build")
+    assert result.exit_code == 1
+    assert "templates/runbook.md.j2: template not found (a project made by an older" in (
+        result.stderr
+    )
+    assert snapshot(project / "docs") == before
