@@ -104,6 +104,13 @@ def _pos(mark: Any) -> Position:
 
 def decode(raw: bytes) -> str:
     """Decode UTF-8 (a BOM is allowed), reporting the first bad byte's line and column."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # What Windows PowerShell 5.1 writes with > and Out-File, and Notepad as "Unicode".
+        raise YamlProblem(
+            "the file is UTF-16 (as Windows PowerShell's > and Out-File write it); save it as "
+            "UTF-8 (Out-File -Encoding utf8, or Notepad's Save as: UTF-8)",
+            Position(1, 1),
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

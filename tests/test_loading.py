@@ -57,6 +57,7 @@ def test_every_rule_has_a_fixture_and_an_expected_file() -> None:
         "missing-required",
         "many-errors",
         "merge-conflict",
+        "utf16",
     ):
         assert rule in stems
 
