@@ -21,6 +21,13 @@ the rest:
 
 A killed build's staging folder is removed by the next one.
 
+The manifest is committed with the docs, so it is read as input that may have been changed:
+a line naming a path outside the output folder, or a symbolic link among the folders below
+it, stops the build before any file is touched. A manifest in which git left a merge conflict
+(two branches each added or edited environments, so both changed the catalogue's line) is read
+as every file either side lists, and written again; a check counts the manifest stale whenever
+a build would write it again.
+
 Whether a file on disk still holds what the manifest says is decided by its bytes, except
 that a file whose size, modification and change times (nanoseconds) and inode are exactly
 those recorded when a build last read it is taken to hold the bytes it held then (the test
