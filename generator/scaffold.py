@@ -17,6 +17,7 @@ from generator.errors import OutputError
 # dot-files), and where they go in the new project.
 RENAMED = {
     "gitignore": ".gitignore",
+    "gitattributes": ".gitattributes",
     "pre-commit-hooks.yaml": ".pre-commit-hooks.yaml",
     "pre-commit-config.yaml": ".pre-commit-config.yaml",
     "github-workflow.yml": ".github/workflows/docs.yml",

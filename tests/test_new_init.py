@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import REPO, git
 
 from generator.cli import main
 
@@ -146,6 +146,7 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
     for rel in (
         "mkdocs.yml",
         ".gitignore",
+        ".gitattributes",
         ".pre-commit-hooks.yaml",
         ".pre-commit-config.yaml",
         ".github/workflows/docs.yml",
@@ -183,6 +184,26 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "environments" / "litwareinc" / "runbook" / "index.html").is_file()
 
 
+def test_a_checkout_with_crlf_line_endings_keeps_the_docs_up_to_date(tmp_path: Path) -> None:
+    """Git for Windows checks text out with CRLF line endings by default (core.autocrlf=true):
+    the generated files would then differ from the digests the manifest records, and every one
+    look stale. The project's .gitattributes keeps them byte for byte."""
+    target = tmp_path / "docs-repo"
+    assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", "--project", str(target)]).exit_code == 0
+    git(target, "init", "-q")
+    git(target, "add", ".")
+    git(target, "commit", "-q", "-m", "docs")
+    clone = tmp_path / "windows-checkout"
+    git(tmp_path, "clone", "-q", "-c", "core.autocrlf=true", str(target), str(clone))
+    assert b"\r\n" in (clone / "environments" / "litwareinc.yml").read_bytes()  # converted
+    assert (
+        b"\r\n" not in (clone / "docs" / "environments" / "litwareinc" / "runbook.md").read_bytes()
+    )
+    check = CliRunner().invoke(main, ["build", "--check", "--project", str(clone)])
+    assert check.exit_code == 0, check.stderr
+
+
 def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     result = CliRunner().invoke(main, ["init", str(tmp_path)])
@@ -193,7 +214,8 @@ def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "rel", ["mkdocs.yml", "templates/runbook.md.j2", "environments/litwareinc.yml"]
+    "rel",
+    ["mkdocs.yml", ".gitattributes", "templates/runbook.md.j2", "environments/litwareinc.yml"],
 )
 def test_init_copies_this_project_s_own_files(tmp_path: Path, rel: str) -> None:
     target = tmp_path / "p"
