@@ -29,6 +29,8 @@ def _handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if "project" in kwargs and not kwargs.get("files"):  # `validate FILE` runs anywhere
+                _require_project(kwargs["project"])
             return func(*args, **kwargs)
         except InputError as exc:
             _print_diagnostics(exc.diagnostics)
@@ -43,6 +45,29 @@ def _handle_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _require_project(root: Path) -> None:
+    """Refuse a folder that is not a project (run in environments/, say): a build there made
+    .cache/ and then failed on a missing template, and validate checked "0 files" and passed."""
+    if (root / "mkdocs.yml").is_file() or (root / "environments").is_dir():
+        return
+    where = root.resolve()
+    found = next(
+        (
+            up
+            for up in where.parents
+            if (up / "mkdocs.yml").is_file() and (up / "environments").is_dir()
+        ),
+        None,
+    )
+    if found is not None:
+        hint = f"{display_path(found)} is one: run runbook there, or pass --project {display_path(found)}"
+    else:
+        hint = "run runbook in the folder that holds them, or pass --project DIR (`runbook init DIR` makes a project)"
+    raise RunbookError(
+        f"{where}: not a runbook project (it has neither mkdocs.yml nor an environments/ folder); {hint}"
+    )
 
 
 def _color() -> bool | None:

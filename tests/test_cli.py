@@ -216,3 +216,27 @@ def test_a_missing_template_is_named_by_its_path(
         result.stderr
     )
     assert snapshot(project / "docs") == before
+
+
+def test_a_folder_that_is_not_a_project_is_named_and_left_alone(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Run inside environments/ (or anywhere else), a build made .cache/ there and then failed
+    on a missing template, and validate checked "0 file(s)" and passed."""
+    monkeypatch.chdir(project / "environments")
+    before = snapshot(project)
+    for args in (["validate"], ["build"], ["build", "--check"], ["new", "lab"]):
+        result = CliRunner().invoke(main, args, input="")
+        assert result.exit_code == 1, (args, result.stderr)
+        assert result.stderr.startswith(
+            f"error: {project / 'environments'}: not a runbook project (it has neither "
+            f"mkdocs.yml nor an environments/ folder); {project} is one: run runbook there"
+        ), result.stderr
+    assert snapshot(project) == before
+    monkeypatch.chdir(tmp_path / "..")  # no project above it either
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = CliRunner().invoke(main, ["build", "--project", str(elsewhere)])
+    assert result.exit_code == 1
+    assert "pass --project DIR (`runbook init DIR` makes a project)" in result.stderr
+    assert list(elsewhere.iterdir()) == []

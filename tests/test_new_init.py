@@ -224,7 +224,8 @@ def test_init_copies_this_project_s_own_files(tmp_path: Path, rel: str) -> None:
 
 
 def test_new_reports_a_write_failure_cleanly(tmp_path: Path) -> None:
-    (tmp_path / "environments").write_text("not a folder")
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")  # a project, whose environments/
+    (tmp_path / "environments").write_text("not a folder")  # cannot be written to
     result = CliRunner().invoke(main, ["new", "lab", "--project", str(tmp_path), *FLAGS])
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"error: cannot write {tmp_path / 'environments' / 'lab.yml'}:")
