@@ -18,7 +18,7 @@ from click.shell_completion import CompletionItem
 from generator import __version__, names, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.project import Project, build, load_project
-from generator.sources import discover, display_path, siblings
+from generator.sources import discover, display_path, named
 from generator.writing import CONFLICTS, MANIFEST, write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,8 +29,6 @@ def _handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            if "project" in kwargs and not kwargs.get("files"):  # `validate FILE` runs anywhere
-                _require_project(kwargs["project"])
             return func(*args, **kwargs)
         except InputError as exc:
             _print_diagnostics(exc.diagnostics)
@@ -175,6 +173,8 @@ def main() -> None:
 @_handle_errors
 def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None:
     """Check environment files (default: all of the project); print every error and warning."""
+    if not files:  # `validate FILE` runs anywhere
+        _require_project(project)
     envs, diagnostics = load_project(Project(project), files)
     errors = [d for d in diagnostics if d.severity == "error"]
     if output_format == "json":
@@ -224,6 +224,7 @@ def validate(project: Path, output_format: str, files: tuple[Path, ...]) -> None
 @_handle_errors
 def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str, ...]) -> None:
     """Render environments into docs/environments/ (only files whose content changed)."""
+    _require_project(project)
     total = len(discover(project))
     # A progress bar only where someone watches: a terminal, not --quiet, a long build.
     if total >= PROGRESS_FROM and _verbosity() >= 0 and sys.stderr.isatty():
@@ -294,6 +295,7 @@ def change_request_command(
     project: Path, name: str, output: Path, paper: str, since: str | None, previous: Path | None
 ) -> None:
     """Write the printable change-request PDF of environment NAME."""
+    _require_project(project)
     from generator import pdf
 
     if since is not None and previous is not None:
@@ -313,6 +315,7 @@ def change_request_command(
 @_handle_errors
 def diff_command(project: Path, name: str, since: str | None, previous: Path | None) -> None:
     """Print what changes in environment NAME: settings, commands and DNS records."""
+    _require_project(project)
     import datetime as dt
 
     from generator import changes, pdf
@@ -362,14 +365,15 @@ def _wizard_options(func: F) -> F:
 @_handle_errors
 def new_command(project: Path, name: str, **given: str | None) -> None:
     """Write environments/NAME.yml from questions (asked at a terminal, or given as flags)."""
+    _require_project(project)
     try:
         names.environment_name(name)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
     target = Project(project).environments / f"{name}.yml"
-    for existing in siblings(target):
-        if existing.exists():
-            raise RunbookError(f"{existing}: already exists; edit it, or choose another name")
+    existing = named(target.parent, name)  # as .yml or as .yaml
+    if existing:
+        raise RunbookError(f"{existing[0]}: already exists; edit it, or choose another name")
     interactive = sys.stdin.isatty()
 
     def ask(question: wizard.Question, default: str | None, error: str | None) -> str:

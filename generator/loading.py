@@ -21,8 +21,8 @@ from generator import certificates, names, rules, yamlsource
 from generator.errors import Diagnostic, InputError
 from generator.model import EnvironmentSpec
 from generator.sources import (
-    SUFFIXES,
     display_path,
+    named,
     private_key_files,
     same_name,
     unknown_name,
@@ -61,7 +61,7 @@ def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
         names.environment_name(name)
     except ValueError as exc:
         raise InputError([Diagnostic(display_path(folder), 1, 1, str(exc))]) from None
-    paths = [folder / f"{name}{s}" for s in SUFFIXES if (folder / f"{name}{s}").is_file()]
+    paths = named(folder, name)
     if not paths:
         raise InputError([unknown_name(root, name)])
     if len(paths) > 1:

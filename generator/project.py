@@ -28,9 +28,9 @@ from generator.errors import Diagnostic, InputError, OutputError
 from generator.sources import (
     discover,
     display_path,
+    named,
     private_key_files,
     same_name,
-    siblings,
     unknown_name,
 )
 
@@ -90,7 +90,8 @@ def load_project(
     envs, diagnostics = load_all(files, project.root, today or dt.date.today())
     if paths:  # a file named alone: is another file the same environment?
         shown = {display_path(path) for path in files}
-        same = same_name(dict.fromkeys(s for path in files for s in siblings(path)))
+        beside = (other for path in files for other in named(path.parent, path.stem))
+        same = same_name(dict.fromkeys([*files, *beside]))
         diagnostics += [d for d in same if d.path in shown]
     else:
         diagnostics += same_name(files)

@@ -65,12 +65,11 @@ def same_name(paths: Iterable[Path]) -> list[Diagnostic]:
     return found
 
 
-def siblings(path: Path) -> list[Path]:
-    """``path`` and the files beside it that name the same environment with another suffix."""
-    stem = os.path.splitext(path)[0]
+def named(folder: Path, name: str) -> list[Path]:
+    """The files in ``folder`` of the environment ``name``, one per suffix that exists (more
+    than one is an error: :func:`same_name`)."""
     return [
-        path,
-        *(Path(stem + s) for s in SUFFIXES if Path(stem + s) != path and os.path.isfile(stem + s)),
+        folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()
     ]
 
 
