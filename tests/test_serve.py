@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -47,6 +49,28 @@ def _poll(url: str, wanted: str, server: subprocess.Popen[bytes]) -> tuple[str, 
     )
 
 
+def _collect(stream: IO[bytes]) -> tuple[list[str], threading.Thread]:
+    """Read ``stream`` line by line in a thread: the lines so far, and the thread."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line.decode("utf-8", "replace"))
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return lines, thread
+
+
+def _wait_for_line(lines: list[str], wanted: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not any(wanted in line for line in lines):
+        assert server.poll() is None, "mkdocs serve exited"
+        if time.monotonic() > deadline:
+            pytest.fail(f"{wanted!r} not logged within {TIMEOUT:.0f} s:\n{''.join(lines)}")
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_an_edited_environment_shows_in_the_served_page(project: Path) -> None:
     port = _free_port()
@@ -57,6 +81,8 @@ def test_an_edited_environment_shows_in_the_served_page(project: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    assert server.stderr is not None
+    log, reader = _collect(server.stderr)
     try:
         url = f"http://127.0.0.1:{port}/environments/contoso/"
         page, _ = _poll(url, "Contoso Ltd", server)  # the dot is written as an entity
@@ -71,11 +97,23 @@ def test_an_edited_environment_shows_in_the_served_page(project: Path) -> None:
         # The rest of the site is still served, unchanged.
         other = _fetch(f"http://127.0.0.1:{port}/environments/fabrikam/")
         assert other is not None and "Fabrikam" in other
+
+        # Saved half-edited: the rebuild fails, naming the file, and the server carries on;
+        # the next save that is valid shows.
+        good = source.read_text("utf-8")
+        source.write_text(good + "title: [unclosed\n", "utf-8")
+        _wait_for_line(log, "environments/contoso.yml:", server)
+        source.write_text(good.replace("Contoso Renamed", "Contoso Mended"), "utf-8")
+        _poll(url, "Contoso Mended", server)
     finally:
         server.terminate()
         try:
-            _, err = server.communicate(timeout=30)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-            _, err = server.communicate()
-    assert b"Traceback" not in err, err.decode()
+            server.wait()
+        reader.join(timeout=30)
+        server.stderr.close()
+    err = "".join(log)
+    assert "runbook: invalid environment files:" in err, err
+    assert "Traceback" not in err, err
