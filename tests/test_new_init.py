@@ -204,6 +204,60 @@ def test_a_checkout_with_crlf_line_endings_keeps_the_docs_up_to_date(tmp_path: P
     assert check.exit_code == 0, check.stderr
 
 
+def test_the_pre_commit_hooks_of_a_new_project_catch_stale_docs(tmp_path: Path) -> None:
+    """The hooks `runbook init` writes, run by the real pre-commit: they pass on a built
+    project, and fail a commit that leaves the docs stale, whether it changes an environment
+    or only the generated docs (a merge resolved with one side's manifest, say)."""
+    target = tmp_path / "docs-repo"
+    assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0
+    assert CliRunner().invoke(main, ["build", "--project", str(target)]).exit_code == 0
+    git(target, "init", "-q")
+    git(target, "add", ".")
+    git(target, "commit", "-q", "-m", "docs")
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # `runbook` for the hooks
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "NO_COLOR": "1",
+    }
+
+    def pre_commit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(bin_dir / "pre-commit"), "run", "--color", "never", *args],
+            cwd=target,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    done = pre_commit("--all-files")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    manifest = target / "docs" / "environments" / ".runbook-manifest.json"
+    manifest.write_text(
+        "".join(
+            line
+            for line in manifest.read_text("utf-8").splitlines(True)
+            if "/runbook.md" not in line
+        ),
+        "utf-8",
+    )
+    git(target, "add", str(manifest))
+    done = pre_commit()  # the staged files only: the generated docs alone
+    assert done.returncode == 1, done.stdout
+    assert "stale: docs/environments/.runbook-manifest.json" in done.stdout, done.stdout
+
+    git(target, "checkout", "HEAD", "--", str(manifest))
+    source = target / "environments" / "litwareinc.yml"
+    source.write_text(source.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
+    git(target, "add", str(source))
+    done = pre_commit()
+    assert done.returncode == 1, done.stdout
+    assert "stale: docs/environments/litwareinc/runbook.md" in done.stdout, done.stdout
+
+
 def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     result = CliRunner().invoke(main, ["init", str(tmp_path)])
