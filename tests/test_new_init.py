@@ -184,16 +184,21 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "environments" / "litwareinc" / "runbook" / "index.html").is_file()
 
 
-def test_a_checkout_with_crlf_line_endings_keeps_the_docs_up_to_date(tmp_path: Path) -> None:
-    """Git for Windows checks text out with CRLF line endings by default (core.autocrlf=true):
-    the generated files would then differ from the digests the manifest records, and every one
-    look stale. The project's .gitattributes keeps them byte for byte."""
-    target = tmp_path / "docs-repo"
+def _built_and_committed(target: Path) -> Path:
+    """A new project at ``target``, built, in a git repository with everything committed."""
     assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0
     assert CliRunner().invoke(main, ["build", "--project", str(target)]).exit_code == 0
     git(target, "init", "-q")
     git(target, "add", ".")
     git(target, "commit", "-q", "-m", "docs")
+    return target
+
+
+def test_a_checkout_with_crlf_line_endings_keeps_the_docs_up_to_date(tmp_path: Path) -> None:
+    """Git for Windows checks text out with CRLF line endings by default (core.autocrlf=true):
+    the generated files would then differ from the digests the manifest records, and every one
+    look stale. The project's .gitattributes keeps them byte for byte."""
+    target = _built_and_committed(tmp_path / "docs-repo")
     clone = tmp_path / "windows-checkout"
     git(tmp_path, "clone", "-q", "-c", "core.autocrlf=true", str(target), str(clone))
     assert b"\r\n" in (clone / "environments" / "litwareinc.yml").read_bytes()  # converted
@@ -208,12 +213,7 @@ def test_the_pre_commit_hooks_of_a_new_project_catch_stale_docs(tmp_path: Path) 
     """The hooks `runbook init` writes, run by the real pre-commit: they pass on a built
     project, and fail a commit that leaves the docs stale, whether it changes an environment
     or only the generated docs (a merge resolved with one side's manifest, say)."""
-    target = tmp_path / "docs-repo"
-    assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0
-    assert CliRunner().invoke(main, ["build", "--project", str(target)]).exit_code == 0
-    git(target, "init", "-q")
-    git(target, "add", ".")
-    git(target, "commit", "-q", "-m", "docs")
+    target = _built_and_committed(tmp_path / "docs-repo")
     bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
