@@ -276,16 +276,24 @@ def _render(
             return _joined(jinja_env.get_template(template).generate(**values))
         return jinja_env.get_template(template).render(**values)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+        where = display_path(Path(exc.filename)) if exc.filename else _shown(jinja_env, exc.name)
+        raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
-        folder = getattr(jinja_env.loader, "searchpath", ["templates"])[0]
         raise TemplateError(
-            f"{display_path(Path(folder) / str(exc.name))}: template not found (a project made "
-            "by an older runbook may lack it: `runbook init` makes a project that has every "
-            "template, to copy it from)"
+            f"{_shown(jinja_env, exc.name)}: template not found (a project made by an older "
+            "runbook may lack it: `runbook init` makes a project that has every template, to "
+            "copy it from)"
         ) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{_template_line(exc, template)}: {exc.message}") from None
+        where = _template_line(exc) or _shown(jinja_env, template)
+        raise TemplateError(f"{where}: {exc.message}") from None
+
+
+def _shown(jinja_env: jinja2.Environment, name: object) -> str:
+    """The template file ``name`` as the other messages show files: templates/NAME, relative
+    to the working directory where the project lies below it."""
+    folder = getattr(jinja_env.loader, "searchpath", ["templates"])[0]
+    return display_path(Path(folder) / str(name))
 
 
 def _joined(pieces: Iterable[str], block: int = 4096) -> str:
@@ -300,12 +308,13 @@ def _joined(pieces: Iterable[str], block: int = 4096) -> str:
     return "".join(blocks)
 
 
-def _template_line(exc: BaseException, template: str) -> str:
+def _template_line(exc: BaseException) -> str | None:
+    """``path:line`` of the innermost template frame of ``exc``'s traceback, if any."""
     tb = exc.__traceback__
-    where = f"templates/{template}"
+    where = None
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
         if name.endswith(".j2"):
-            where = f"{name}:{tb.tb_lineno}"
+            where = f"{display_path(Path(name))}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where
