@@ -399,8 +399,7 @@ class _Run:
             for side, stored in self.store.get_many(chunk).items():
                 if not (isinstance(stored, tuple) and len(stored) == 2):
                     continue  # the entry's own check (_lookup) decides
-                cert_path, cert_digest = stored
-                if self._file_digest(str(self.project.root / cert_path)) != cert_digest:
+                if self._certificate_differs(stored):
                     changed.add(side.removesuffix(CERTIFICATE))
         return changed
 
@@ -422,10 +421,8 @@ class _Run:
         # relative to the project folder, so a build that names the project differently (``.``
         # or its full path), or a moved or copied project, finds the entry: the output does
         # not depend on where the project lies.
-        if entry["certificate"] is not None:
-            cert_path, cert_digest = entry["certificate"]
-            if self._file_digest(str(self.project.root / cert_path)) != cert_digest:
-                return None
+        if entry["certificate"] is not None and self._certificate_differs(entry["certificate"]):
+            return None
         item = _Item(entry["name"], path, key, entry["digests"], entry["row"], cached=True)
         if self.whole:
             from generator.loading import LoadedEnvironment
@@ -446,14 +443,18 @@ class _Run:
             item.files = {PurePosixPath(rel): str(text) for rel, text in files.items()}
         return item, entry["warnings"]
 
-    def _file_digest(self, name: str) -> str | None:
-        """SHA-256 of a certificate file (read once per run: environments share them)."""
+    def _certificate_differs(self, recorded: tuple[str, str]) -> bool:
+        """Whether the certificate file recorded as (path relative to the project, SHA-256)
+        holds other bytes now, or is gone (each file read once per run: environments share
+        them)."""
+        name, digest = recorded
         if name not in self._digests:
             try:
-                self._digests[name] = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+                data = (self.project.root / name).read_bytes()
+                self._digests[name] = hashlib.sha256(data).hexdigest()
             except OSError:
                 self._digests[name] = None
-        return self._digests[name]
+        return self._digests[name] != digest
 
     def _make(self, paths: list[tuple[Path, str]], jobs: int) -> Iterator[_Made]:
         """Load and render ``paths`` (with the SHA-256 of the bytes their cache keys were made
