@@ -167,7 +167,7 @@ def build(
             writer = writing.Writer(
                 project.output,
                 project.root / cache.FOLDER / "staging",
-                run.output_stats(),
+                project.root / cache.FOLDER / "output.sqlite3",
                 dry_run=check,
             )
             if not check:
@@ -186,7 +186,7 @@ def build(
                     progress(item.name)
                 if only and item.name not in only:
                     continue
-                changed = [rel for rel, d in item.digests.items() if writer.add(rel, d)]
+                changed = writer.add_environment(item.name, item.digests)
                 unstaged = [rel for rel in changed if rel not in item.staged]
                 if unstaged and not check and not any(d.severity == "error" for d in diagnostics):
                     data = item.data if item.data is not None else run.render_again(item)
@@ -200,19 +200,17 @@ def build(
             if unknown:
                 raise InputError([unknown_name(project.root, name) for name in unknown])
             _add_catalogue(run.catalogue_from_rows(rows), writer)
-            keep: frozenset[str] = frozenset()
-            if only:
-                keep = frozenset(
-                    rel for rel in writer.known if rel.split("/")[0] in names - set(only)
-                )
-            report = writer.commit(keep)
-            if not check:
-                run.save_output_stats(writer.stats)
+            # `runbook build NAME`: the other environments' files stay as they are.
+            report = writer.commit(
+                keep_folders=frozenset(names - set(only)) if only else frozenset()
+            )
         except BaseException:
             if writer is not None:
                 writer.abandon()
             raise
         finally:
+            if writer is not None:
+                writer.close()
             run.close(prune=not only and not any(d.severity == "error" for d in diagnostics))
     return report, diagnostics
 
@@ -522,15 +520,6 @@ class _Run:
             self.store.put(key, catalogue)
         return catalogue
 
-    def output_stats(self) -> writing.Stats:
-        """The recorded state of the files the last build left in docs/environments/."""
-        stored = self.store.get(_STATS_KEY) if self.store is not None else None
-        return stored if isinstance(stored, dict) else {}
-
-    def save_output_stats(self, stats: writing.Stats) -> None:
-        if self.store is not None:
-            self.store.put(_STATS_KEY, stats)
-
     def close(self, *, prune: bool) -> None:
         if self.store is None:
             return
@@ -539,7 +528,6 @@ class _Run:
         self.store.close()
 
 
-_STATS_KEY = "file states of docs/environments"
 CERTIFICATE = ":certificate"  # beside an entry: its certificate file's path and digest
 
 

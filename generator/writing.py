@@ -40,17 +40,18 @@ files a build writes are read back, and recorded, by the next build.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import ctypes
 import ctypes.util
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
 import shutil
+import sqlite3
 import struct
 import tempfile
 import time
@@ -156,12 +157,15 @@ CONFLICTS = "has merge conflicts"
 
 
 def _read_manifest(out_dir: Path) -> _Manifest:
-    """The manifest as the last build left it; a manifest whose lines two git branches both
-    changed (the catalogue's digest changes whenever an environment is added or edited) as
-    every file that either side (or their base) lists."""
-    try:
-        raw = (out_dir / MANIFEST).read_bytes()
-    except OSError:
+    """The manifest as the last build left it (see :func:`_parse_manifest`)."""
+    return _parse_manifest(_read(out_dir / MANIFEST))
+
+
+def _parse_manifest(raw: bytes | None) -> _Manifest:
+    """The manifest's bytes (None: there is none) as the last build left them; a manifest
+    whose lines two git branches both changed (the catalogue's digest changes whenever an
+    environment is added or edited) as every file that either side (or their base) lists."""
+    if raw is None:
         return _Manifest({}, {})
     try:
         data = json.loads(raw)
@@ -208,57 +212,113 @@ def locked(lock_file: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# {relative path: SHA-256 (32 bytes) + size, mtime_ns, ctime_ns, inode (8 bytes each)}: one
-# small bytes object per file, as 70,000 tuples of six objects were the largest thing a warm
-# build of 10,000 environments held.
-Stats = dict[str, bytes]
+# A recorded file state: SHA-256 (32 bytes) + size, mtime_ns, ctime_ns, inode (8 bytes each).
 _STATE = struct.Struct("<32s4q")
 _STATE_ONLY = struct.Struct("<4q")
+# Bump when the index's tables change meaning: an index of another format is read again.
+INDEX_FORMAT = "runbook-output-index-1"
+_BUFFER = 4096  # rows held before they go to the index
+_LISTED = "digest IS NOT NULL OR pending IS NOT NULL"  # a row the manifest names
 
 
 class Writer:
     """One build's (or, with ``dry_run``, one check's) view of ``out_dir``.
 
-    :meth:`add` each generated file's digest; when it returns True, the file changes and
-    :meth:`stage` must be given its bytes (at once, or later). :meth:`commit` then moves the
-    staged files into place and removes the files of deleted environments; files in the old
-    manifest that were neither added nor listed in ``keep`` are removed. ``stats`` are the
-    recorded file states (see the module docstring); :attr:`stats` holds the new ones after
-    the commit. Memory: a digest per file, never a file's text beyond the one being staged.
+    :meth:`add_environment` each environment's files with their digests (or :meth:`add` a
+    file alone); the files that change must then be given to :meth:`stage` (at once, or
+    later). :meth:`commit` moves the staged files into place and removes the files of deleted
+    environments: files in the old manifest that were not added, and are neither listed in
+    ``keep`` nor in a folder of ``keep_folders``.
+
+    Memory stays flat in the number of files: what is known of each file (the manifest's
+    digests, the recorded state of the file on disk, this build's new digest when it differs)
+    is in an SQLite file, ``index`` (in the cache folder; None: in memory), not in Python
+    objects. The index mirrors the manifest: it is read again (:meth:`_mirror`) whenever the
+    manifest's bytes are not those the index was made from (a pull, a merge, a killed build),
+    and a build writes both, the index's rows and digest of the manifest in one transaction.
+    What the build holds per environment is its folder's name.
     """
 
     def __init__(
-        self, out_dir: Path, staging: Path, stats: Stats | None = None, *, dry_run: bool = False
+        self,
+        out_dir: Path,
+        staging: Path,
+        index: Path | None = None,
+        *,
+        dry_run: bool = False,
     ) -> None:
         self.out_dir = out_dir
         self.staging = staging
         self.dry_run = dry_run
         self.report = WriteReport()
-        # What the last build left: its files' digests and, if it was killed while replacing
-        # files, the digests some of them may have already.
-        manifest = _read_manifest(out_dir)
-        self.known, self.pending = manifest.files, manifest.pending
-        self.report.manifest_problem = manifest.problem
-        self.stats: Stats = stats if stats is not None else {}
         self._prefix = os.path.join(out_dir, "")
-        self.digests: dict[str, str] = {}
+        self._db = _open_index(index)
+        # The manifest's SHA-256 (None: there is none), after the index was made to mirror it.
+        self._manifest_digest = self._mirror()
+        self._complete: set[str] = set()  # folders whose every file was added
+        self._singles: set[str] = set()  # files added one by one
+        # Files the manifest lists in a complete folder that no longer has them:
+        # (path, digest, pending digest, recorded state).
+        self._gone: list[tuple[str, str | None, str | None, bytes | None]] = []
+        self._changes: list[tuple[str, str, bool, bool]] = []  # not yet in the index
+        self._states: list[tuple[str, bytes | None]] = []  # not yet in the index
         self._unchanged = 0
-        self._changed: list[str] = []
         if not dry_run:
             shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
             staging.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def known(self) -> dict[str, str]:
+        """The manifest's {path: digest} (for tests: a build never holds them all)."""
+        return dict(self._db.execute("SELECT rel, digest FROM files WHERE digest IS NOT NULL"))
+
+    @property
+    def pending(self) -> dict[str, str]:
+        """The manifest's pending {path: digest}."""
+        return dict(self._db.execute("SELECT rel, pending FROM files WHERE pending IS NOT NULL"))
+
+    def add_environment(self, folder: str, digests: Mapping[str, str]) -> list[str]:
+        """Record every file of ``folder`` (an environment's, below ``out_dir``) with the digest
+        it should have (``digests``: {path relative to ``out_dir``: SHA-256}); the files the
+        manifest lists in the folder and ``digests`` does not are removed at the commit. The
+        files whose bytes on disk differ, to :meth:`stage`. One query to the index."""
+        prefix = folder + "/"
+        old = {
+            rel: (known, pending, state)
+            for rel, known, pending, state in self._db.execute(
+                "SELECT rel, digest, pending, state FROM files WHERE rel >= ? AND rel < ?",
+                (prefix, folder + chr(ord("/") + 1)),
+            )
+        }
+        self._complete.add(folder)
+        changed = []
+        for rel, new in digests.items():
+            if not rel.startswith(prefix):
+                raise ValueError(f"{rel!r} is not in {folder!r}")
+            if self._add(rel, new, *old.pop(rel, (None, None, None))):
+                changed.append(rel)
+        self._gone += [(rel, *row) for rel, row in old.items() if row[0] or row[1]]
+        return changed
+
     def add(self, rel: str, new_digest: str) -> bool:
         """Record that ``rel`` (relative to ``out_dir``) should hold bytes with ``new_digest``;
         True when the file on disk differs (then :meth:`stage` its bytes)."""
-        if self.known.get(rel) == new_digest:  # keep the manifest's equal string, not a second
-            new_digest = self.known[rel]  # copy (70,000 of them, 8 MB, at N = 10,000)
-        self.digests[rel] = new_digest
-        current = self._current_digest(rel)
-        if current == new_digest:
+        row = self._db.execute(
+            "SELECT digest, pending, state FROM files WHERE rel = ?", (rel,)
+        ).fetchone()
+        self._singles.add(rel)
+        return self._add(rel, new_digest, *(row or (None, None, None)))
+
+    def _add(
+        self, rel: str, new: str, known: str | None, pending: str | None, state: bytes | None
+    ) -> bool:
+        current = self._current_digest(rel, state)
+        if current == new:
             self._unchanged += 1
+            if new != known:  # on disk already (a killed build's, a merge's): listed now
+                self._change(rel, new, moved=False, relisted=True)
             return False
-        if current is not None and rel not in self.known and rel not in self.pending:
+        if current is not None and known is None and pending is None:
             problem = self.report.manifest_problem
             if problem is not None:  # the file may well be ours: say why we cannot tell
                 manifest = self.out_dir / MANIFEST
@@ -272,8 +332,13 @@ class Writer:
                 f"{self.out_dir / rel}: exists but was not generated by runbook; refusing to "
                 "overwrite it (move it away, or rename the environment)"
             )
-        self._changed.append(rel)
+        self._change(rel, new, moved=True, relisted=new != known)
         return True
+
+    def _change(self, rel: str, new: str, *, moved: bool, relisted: bool) -> None:
+        self._changes.append((rel, new, moved, relisted))
+        if len(self._changes) >= _BUFFER:
+            self._flush()
 
     def stage(self, rel: str, data: bytes) -> None:
         """Write the new bytes of ``rel`` (which :meth:`add` said changes) to the staging folder."""
@@ -281,56 +346,73 @@ class Writer:
             return
         _write_new(staged_name(self.staging, rel), data)
 
-    def commit(self, keep: frozenset[str] = frozenset()) -> WriteReport:
+    def commit(
+        self, keep: frozenset[str] = frozenset(), *, keep_folders: frozenset[str] = frozenset()
+    ) -> WriteReport:
         """Move every staged file into place, remove deleted environments' files, and write the
-        manifest (see the module docstring for the order). With ``dry_run``, only report."""
-        report, known, pending = self.report, self.known, self.pending
-        self._changed.sort()
-        report.written = Paths(self._changed)
+        manifest (see the module docstring for the order). With ``dry_run``, only report.
+        Files the manifest lists that are in ``keep``, or in a folder of ``keep_folders``, stay
+        as they are (``runbook build NAME`` renders only NAME)."""
+        self._flush()
+        db, report = self._db, self.report
+        changed = [rel for (rel,) in db.execute("SELECT rel FROM changes WHERE moved ORDER BY rel")]
+        report.written = Paths(changed)
         report.unchanged = self._unchanged
+        gone = self._gone
+        kept: list[tuple[str, str, str, bytes | None]] = []  # kept, with two digests
+        for rel, known, pending, state in db.execute(
+            f"SELECT rel, digest, pending, state FROM files WHERE {_LISTED} ORDER BY rel"
+        ):
+            folder, slash, _ = rel.partition("/")
+            if (slash and folder in self._complete) or rel in self._singles:
+                continue
+            if rel in keep or (slash and folder in keep_folders):
+                if known is not None and pending is not None and known != pending:
+                    kept.append((rel, known, pending, state))
+                continue
+            gone.append((rel, known, pending, state))
+        gone.sort()
+        # Before any file is written or removed: the folders a file goes into or leaves.
+        self._check_links([rel for rel, *_ in gone] + [rel for rel, *_ in kept], changed)
         removed = report.removed.rels
-        gone = {rel for rel in known if rel not in self.digests and rel not in keep}
-        gone.update(rel for rel in pending if rel not in self.digests and rel not in keep)
-        # Before any file is read, written or removed: paths from the manifest (the files
-        # this build did not make) and every folder a file goes into or leaves.
-        self._check_paths(sorted(gone | keep), self._changed)
-        for rel in sorted(gone):
-            current = self._current_digest(rel)
+        for rel, known, pending, state in gone:
+            current = self._current_digest(rel, state)
             if current is None:
                 continue
-            if current not in (known.get(rel), pending.get(rel)):
+            if current not in (known, pending):
                 # Edited by hand since we wrote it: leave it, and drop it from the manifest.
                 continue
             removed.append(rel)
-
-        final = self.digests
-        for rel in keep:
-            if rel in pending and rel in known and pending[rel] != known[rel]:
-                # Either digest may be on disk (a killed build's, or a merge's two sides):
-                # keep the one that is, so that deleting the environment later removes it.
-                current = self._current_digest(rel)
-                final[rel] = current if current == known[rel] else pending[rel]
-            elif rel in pending or rel in known:
-                final[rel] = pending.get(rel) or known[rel]
+        # Either digest of a kept file may be on disk (a killed build's, or a merge's two
+        # sides): keep the one that is, so that deleting the environment later removes it.
+        resolved = [
+            (known if self._current_digest(rel, state) == known else pending, rel)
+            for rel, known, pending, state in kept
+        ]
         # The manifest is written again when it would say something else: it is committed
         # with the docs, so a check counts it stale then (one side of a merge's manifest kept,
         # say: the other side's files would be unknown to every later build).
         report.manifest_changes = bool(
-            pending
-            or final != known
+            gone
+            or db.execute("SELECT 1 FROM changes WHERE relisted LIMIT 1").fetchone()
+            or db.execute("SELECT 1 FROM files WHERE pending IS NOT NULL LIMIT 1").fetchone()
             or report.manifest_problem is not None
-            or not (self.out_dir / MANIFEST).exists()
+            or self._manifest_digest is None
         )
         if self.dry_run:
+            self._flush()  # the states read, for the next build
             return report
-        changed = self._changed  # sorted above
         if changed or removed:
             # Record the intent, so a kill from here on leaves nothing unaccounted for: every
             # file with its old digest, and the new digest of each file about to change.
             _write_manifest(
                 self.out_dir,
-                _Before(known, pending, final),
-                _Only(final, changed),
+                db.execute(
+                    f"SELECT rel, coalesce(digest, pending) FROM files WHERE {_LISTED} "
+                    "UNION ALL SELECT c.rel, c.digest FROM changes c LEFT JOIN files f "
+                    "ON f.rel = c.rel WHERE f.digest IS NULL AND f.pending IS NULL ORDER BY 1"
+                ),
+                db.execute("SELECT rel, digest FROM changes WHERE moved ORDER BY rel"),
             )
             if len(changed) <= FSYNC_EACH:
                 for rel in changed:
@@ -346,33 +428,115 @@ class Writer:
                 _move_into_place(Path(staged_name(self.staging, rel)), target)
             for rel in removed:
                 (self.out_dir / rel).unlink(missing_ok=True)
-                self.stats.pop(rel, None)
                 _remove_empty_parents((self.out_dir / rel).parent, self.out_dir)
         shutil.rmtree(self.staging, ignore_errors=True)
         _remove_manifest_temporaries(self.out_dir)
-        # The manifest of what is on disk now (unless it says so already).
-        if changed or removed or report.manifest_changes:
-            _write_manifest(self.out_dir, final, {})
-        for rel in [*changed, *(rel for rel in self.stats if rel not in final)]:
-            self.stats.pop(rel, None)  # read back, and recorded, by the next build
+        # The index becomes what is on disk now, and the manifest is written from it (unless
+        # it says so already), in one transaction: a kill leaves the old index, which no
+        # longer mirrors the manifest, and is read again.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._flush()
+            db.executemany("DELETE FROM files WHERE rel = ?", ((rel,) for rel, *_ in gone))
+            db.executemany("UPDATE files SET digest = ? WHERE rel = ?", resolved)
+            db.execute("UPDATE files SET digest = pending WHERE digest IS NULL")
+            db.execute("UPDATE files SET pending = NULL WHERE pending IS NOT NULL")
+            db.execute(
+                "INSERT INTO files (rel, digest) SELECT rel, digest FROM changes WHERE relisted "
+                "ON CONFLICT (rel) DO UPDATE SET digest = excluded.digest"
+            )
+            # Files this build wrote are read back, and their state recorded, by the next.
+            db.execute(
+                "UPDATE files SET state = NULL WHERE rel IN (SELECT rel FROM changes WHERE moved)"
+            )
+            db.execute("DELETE FROM files WHERE digest IS NULL")
+            if changed or removed or report.manifest_changes:
+                self._manifest_digest = _write_manifest(
+                    self.out_dir, db.execute("SELECT rel, digest FROM files ORDER BY rel"), ()
+                )
+            _set_meta(db, "manifest", _mirrors(self._manifest_digest))
+            _set_meta(db, "problem", "")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
         return report
 
-    def _check_paths(self, listed: Sequence[str], made: Sequence[str]) -> None:
-        """Refuse a path ``listed`` in the manifest that leads out of the output folder (a
-        manifest runbook wrote never has one; a changed one could make a build remove any file
-        whose bytes are known, such as ``../../mkdocs.yml``), and a symbolic link among the
-        folders below the output folder that a file ``listed`` or ``made`` (by this build) is
-        in (a file written or removed there could be anywhere)."""
+    def _mirror(self) -> str | None:
+        """Make the index mirror the manifest, reading the manifest only when its bytes are
+        not those the index was made from; the manifest's SHA-256 (None: there is none)."""
+        path = self.out_dir / MANIFEST
+        found = _file_digest(path)
+        recorded = _meta(self._db, "manifest")
+        if recorded == _mirrors(found):
+            self.report.manifest_problem = _meta(self._db, "problem") or None
+            return found
+        raw = _read(path)
+        found = None if raw is None else digest(raw)
+        manifest = _parse_manifest(raw)
+        del raw
+        self._check_listed(itertools.chain(manifest.files, manifest.pending))
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if recorded is None or not recorded.startswith(INDEX_FORMAT + " "):
+                db.execute("DELETE FROM files")
+            db.execute(f"UPDATE files SET digest = NULL, pending = NULL WHERE {_LISTED}")
+            db.executemany(
+                "INSERT INTO files (rel, digest) VALUES (?, ?) "
+                "ON CONFLICT (rel) DO UPDATE SET digest = excluded.digest",
+                manifest.files.items(),
+            )
+            db.executemany(
+                "INSERT INTO files (rel, pending) VALUES (?, ?) "
+                "ON CONFLICT (rel) DO UPDATE SET pending = excluded.pending",
+                manifest.pending.items(),
+            )
+            db.execute(f"DELETE FROM files WHERE NOT ({_LISTED}) AND state IS NULL")
+            _set_meta(db, "manifest", _mirrors(found))
+            _set_meta(db, "problem", manifest.problem or "")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.report.manifest_problem = manifest.problem
+        return found
+
+    def _flush(self) -> None:
+        """Move the rows held in memory into the index."""
+        if self._changes:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO changes VALUES (?, ?, ?, ?)", self._changes
+            )
+            self._changes = []
+        if self._states:
+            self._db.executemany(
+                "INSERT INTO files (rel, state) VALUES (?, ?) "
+                "ON CONFLICT (rel) DO UPDATE SET state = excluded.state",
+                self._states,
+            )
+            self._states = []
+
+    def _check_listed(self, listed: Iterable[str]) -> None:
+        """Refuse a path the manifest lists that leads out of the output folder (a manifest
+        runbook wrote never has one; a changed one could make a build remove any file whose
+        bytes are known, such as ``../../mkdocs.yml``): before any file is read."""
         manifest = self.out_dir / MANIFEST
-        for rel in listed:
-            if _not_inside(rel):
-                raise OutputError(
-                    f"{manifest}: lists {rel!r}, which is not a path inside {self.out_dir}; "
-                    f"runbook never writes such a line: restore the manifest (e.g. `git "
-                    f"checkout -- {manifest}`), or delete it"
-                )
+        outside = [rel for rel in listed if _not_inside(rel)]
+        if outside:
+            rel = min(outside)  # the first line that leads out
+            raise OutputError(
+                f"{manifest}: lists {rel!r}, which is not a path inside {self.out_dir}; "
+                f"runbook never writes such a line: restore the manifest (e.g. `git "
+                f"checkout -- {manifest}`), or delete it"
+            )
+
+    def _check_links(self, listed: Sequence[str], made: Sequence[str]) -> None:
+        """Refuse a symbolic link among the folders below the output folder that a file
+        ``listed`` in the manifest (to be removed or kept) or ``made`` by this build is in (a
+        file written or removed there could be anywhere)."""
         seen: set[str] = set()
-        for rel in (*listed, *made):
+        for rel in itertools.chain(listed, made):
             folder = rel.rpartition("/")[0]
             if not folder or folder in seen:
                 continue
@@ -393,9 +557,15 @@ class Writer:
         if not self.dry_run:
             shutil.rmtree(self.staging, ignore_errors=True)
 
-    def _current_digest(self, rel: str) -> str | None:
-        """The SHA-256 of the file on disk (None: there is none), from the recorded state when
-        the file's size, times and inode still match it."""
+    def close(self) -> None:
+        """Close the index (the states read so far are kept)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._flush()
+            self._db.close()
+
+    def _current_digest(self, rel: str, recorded: bytes | None) -> str | None:
+        """The SHA-256 of the file on disk (None: there is none), from its ``recorded`` state
+        when the file's size, times and inode still match it."""
         path = self._prefix + rel
         try:
             st = os.stat(path)
@@ -404,7 +574,6 @@ class Writer:
         except OSError as exc:
             raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
         state = _STATE_ONLY.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        recorded = self.stats.get(rel)
         if recorded is not None and len(recorded) == _STATE.size and recorded[32:] == state:
             return recorded[:32].hex()
         data = _read(Path(path))
@@ -412,55 +581,84 @@ class Writer:
             return None
         found = hashlib.sha256(data)
         if _settled(st):
-            self.stats[rel] = found.digest() + state
-        else:
-            self.stats.pop(rel, None)
+            self._states.append((rel, found.digest() + state))
+        elif recorded is not None:
+            self._states.append((rel, None))
+        if len(self._states) >= _BUFFER:
+            self._flush()
         return found.hexdigest()
 
 
-class _Before(Mapping[str, str]):
-    """Every file of a pending write with its digest before the write (the new digest for a
-    new file): ``collections.ChainMap(known, pending, final)`` without the dict of all keys
-    that ChainMap builds to iterate."""
+def _open_index(path: Path | None) -> sqlite3.Connection:
+    """The index at ``path``, made or started again when it is not one (damaged: it is a
+    cache); in memory when ``path`` is None or cannot be used (a read-only cache folder)."""
+    if path is not None:
+        for attempt in range(2):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(path, timeout=60, isolation_level=None)
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    return _tables(db)
+                except BaseException:
+                    db.close()
+                    raise
+            except sqlite3.DatabaseError:
+                if attempt == 0:
+                    for suffix in ("", "-wal", "-shm"):
+                        with contextlib.suppress(OSError):
+                            Path(f"{path}{suffix}").unlink()
+            except (OSError, sqlite3.Error):
+                break
+    return _tables(sqlite3.connect(":memory:", isolation_level=None))
 
-    def __init__(self, known: dict[str, str], pending: dict[str, str], final: dict[str, str]):
-        self._maps = (known, pending, final)
 
-    def __getitem__(self, rel: str) -> str:
-        for digests in self._maps:
-            if rel in digests:
-                return digests[rel]
-        raise KeyError(rel)
+def _tables(db: sqlite3.Connection) -> sqlite3.Connection:
+    # After a power loss the index may lack its last transactions: it then mirrors an older
+    # manifest than the one on disk, and is read again. (It is never ahead of the docs.)
+    db.execute("PRAGMA synchronous=NORMAL")
+    # files: the manifest's digest and pending digest of each file it lists (NULL: none),
+    # and the state of the file on disk recorded when a build last read it (NULL: none).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, digest TEXT, pending TEXT,"
+        " state BLOB) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID")
+    # This build's new digests that differ from the manifest's: moved (the file's bytes
+    # change) and relisted (the manifest's digest changes).
+    db.execute(
+        "CREATE TEMP TABLE changes (rel TEXT PRIMARY KEY, digest TEXT NOT NULL,"
+        " moved INTEGER NOT NULL, relisted INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    return db
 
-    def __iter__(self) -> Iterator[str]:
-        known, pending, final = self._maps
-        yield from final
-        yield from (rel for rel in known if rel not in final)
-        yield from (rel for rel in pending if rel not in final and rel not in known)
 
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+def _meta(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
-class _Only(Mapping[str, str]):
-    """``{rel: digests[rel] for rel in rels}`` (``rels`` sorted) without building that dict:
-    in a cold build it names every file (5 MB more at the commit, at N = 10,000)."""
+def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def __init__(self, digests: Mapping[str, str], rels: list[str]) -> None:
-        self._digests = digests
-        self._rels = rels
 
-    def __getitem__(self, rel: str) -> str:
-        at = bisect.bisect_left(self._rels, rel)
-        if at == len(self._rels) or self._rels[at] != rel:
-            raise KeyError(rel)
-        return self._digests[rel]
+def _mirrors(manifest_digest: str | None) -> str:
+    """What the index records of the manifest it mirrors: its format and the SHA-256."""
+    return f"{INDEX_FORMAT} {manifest_digest or '-'}"
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rels)
 
-    def __len__(self) -> int:
-        return len(self._rels)
+def _file_digest(path: Path) -> str | None:
+    """The SHA-256 of the file at ``path``, read a block at a time (None: there is none)."""
+    found = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                found.update(block)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+    return found.hexdigest()
 
 
 def stage_changed(
@@ -580,33 +778,42 @@ def _sync_file_system(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[str, str]) -> None:
-    """Write the manifest, a line at a time (it has 70,000 lines for 10,000 environments): what
-    json.dumps(document, indent=1) would write, without the slow pure-Python indenter."""
+def _write_manifest(
+    out_dir: Path, files: Iterable[tuple[str, str]], pending: Iterable[tuple[str, str]]
+) -> str:
+    """Write the manifest from (path, digest) pairs in order, a block of lines at a time (it
+    has 70,000 lines for 10,000 environments): what json.dumps(document, indent=1) would
+    write, without the slow pure-Python indenter. The SHA-256 of what was written."""
+    written = hashlib.sha256()
 
     def chunks() -> Iterator[bytes]:
         yield b'{\n "generator": "runbook"'
-        for title, entries in (("files", files), *([("pending", pending)] if pending else [])):
-            if not entries:
-                yield f',\n "{title}": {{}}'.encode()
-                continue
-            yield f',\n "{title}": {{\n'.encode()
-            # Joined and encoded a block of lines at a time: a line at a time was most of
-            # the cost. (The paths alone are sorted: (path, digest) pairs were 4 MB more.)
-            ordered, digest_of = sorted(entries), entries.__getitem__
-            for start in range(0, len(ordered), _BLOCK):
-                lines = ",\n".join(
-                    [
-                        f"  {_json_string(rel)}: {_json_string(digest_of(rel))}"
-                        for rel in ordered[start : start + _BLOCK]
-                    ]
-                )
-                yield (",\n" + lines if start else lines).encode()
-            del ordered
-            yield b"\n }"
+        for title, entries in (("files", files), ("pending", pending)):
+            opening: str | None = f',\n "{title}": {{\n'
+            lines: list[str] = []
+            for rel, value in entries:
+                lines.append(f"  {_json_string(rel)}: {_json_string(value)}")
+                if len(lines) == _BLOCK:
+                    # Joined and encoded a block of lines at a time: a line at a time was
+                    # most of the cost.
+                    yield ((opening or ",\n") + ",\n".join(lines)).encode()
+                    opening, lines = None, []
+            if lines:
+                yield ((opening or ",\n") + ",\n".join(lines)).encode()
+                opening = None
+            if opening is None:
+                yield b"\n }"
+            elif title == "files":
+                yield b',\n "files": {}'
         yield b"\n}\n"
 
-    write_atomic(out_dir / MANIFEST, chunks())
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks():
+            written.update(chunk)
+            yield chunk
+
+    write_atomic(out_dir / MANIFEST, hashed())
+    return written.hexdigest()
 
 
 # json.dumps(text) for a str, without its per-call overhead (the C encoder json.dumps uses).

@@ -700,9 +700,11 @@ def test_the_manifest_is_written_as_json_dumps_indent_1_would(
     pending: dict[str, str],
 ) -> None:
     """The manifest is formatted by hand (for speed): byte for byte what json.dumps makes,
-    here with blocks of 4 lines (4,096 in a build), so entries span several blocks."""
+    here with blocks of 4 lines (4,096 in a build), so entries span several blocks; and the
+    SHA-256 of what it wrote (the index records it)."""
     monkeypatch.setattr(writing, "_BLOCK", 4)
-    writing._write_manifest(tmp_path, files, pending)
+    written = writing._write_manifest(tmp_path, sorted(files.items()), sorted(pending.items()))
+    assert written == writing.digest((tmp_path / writing.MANIFEST).read_bytes())
     document: dict[str, object] = {"generator": "runbook", "files": dict(sorted(files.items()))}
     if pending:
         document["pending"] = dict(sorted(pending.items()))
@@ -757,21 +759,47 @@ def test_pruning_keeps_the_records_of_a_used_entry_and_drops_the_rest(tmp_path: 
     }
 
 
-def test_a_pending_manifest_lists_what_chainmap_would(tmp_path: Path) -> None:
-    """The pending manifest names every file with its digest before the write (old digest
-    first, then a pending one, then the new one): what ChainMap gives, without its key dict."""
-    known = {"a/1.md": "k1", "a/2.md": "k2", "gone/1.md": "k3"}
-    pending = {"a/2.md": "p2", "half/1.md": "p4"}
-    final = {"a/1.md": "f1", "a/2.md": "f2", "new/1.md": "f5", "half/1.md": "f4"}
-    before = writing._Before(known, pending, final)
-    expected = dict(collections.ChainMap(known, pending, final))
-    assert sorted(before) == sorted(expected) and len(before) == len(expected)
-    assert {rel: before[rel] for rel in before} == expected
-    changed = writing._Only(final, ["a/2.md", "new/1.md"])  # the pending digests
-    assert dict(changed) == {"a/2.md": "f2", "new/1.md": "f5"} and "a/1.md" not in changed
-    writing._write_manifest(tmp_path, before, changed)
-    document = json.loads((tmp_path / writing.MANIFEST).read_text("utf-8"))
-    assert document["files"] == expected and document["pending"] == dict(changed)
+def test_a_pending_manifest_lists_what_chainmap_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pending manifest, written before any file is replaced, names every file with its
+    digest before the write (old digest first, then a pending one, then the new one: what
+    ChainMap gives) and, as pending, each changed file's new digest; the next build reads it
+    into its index. Here after a killed build (a pending manifest) and a deleted environment."""
+    out = tmp_path / "out"
+    on_disk = {"a/1.md": b"k1", "a/2.md": b"p2", "gone/1.md": b"k3", "half/1.md": b"p4"}
+    for rel, data in on_disk.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+    d = writing.digest
+    known = {"a/1.md": d(b"k1"), "a/2.md": d(b"k2"), "gone/1.md": d(b"k3")}
+    pending = {"a/2.md": d(b"p2"), "half/1.md": d(b"p4")}
+    writing._write_manifest(out, sorted(known.items()), sorted(pending.items()))
+    new = {"a/1.md": b"f1", "a/2.md": b"f2", "new/1.md": b"f5", "half/1.md": b"f4"}
+    final = {rel: d(data) for rel, data in new.items()}
+
+    class Killed(Exception):
+        pass
+
+    def kill(_name: str) -> None:
+        raise Killed
+
+    monkeypatch.setattr(writing, "_fsync", kill)  # right after the pending manifest
+    writer = writing.Writer(out, tmp_path / "staging", tmp_path / "index.sqlite3")
+    for folder in ("a", "half", "new"):
+        digests = {rel: final[rel] for rel in final if rel.startswith(folder + "/")}
+        for rel in writer.add_environment(folder, digests):
+            writer.stage(rel, new[rel])
+    with pytest.raises(Killed):
+        writer.commit()
+    writer.close()
+    document = json.loads((out / writing.MANIFEST).read_text("utf-8"))
+    assert document["files"] == dict(collections.ChainMap(known, pending, final))
+    assert document["pending"] == final
+    assert {rel: (out / rel).read_bytes() for rel in on_disk} == on_disk  # nothing replaced
+    again = writing.Writer(out, tmp_path / "staging", tmp_path / "index.sqlite3", dry_run=True)
+    assert again.known == document["files"] and again.pending == final
+    again.close()
 
 
 def test_installed_versions_are_those_importlib_metadata_gives() -> None:
