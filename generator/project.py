@@ -199,7 +199,7 @@ def build(
             unknown = [name for name in only if name not in names]
             if unknown:
                 raise InputError([unknown_name(project.root, name) for name in unknown])
-            _add_catalogue(run.catalogue_from_rows(rows), writer)
+            run.add_catalogue(rows, writer)
             # `runbook build NAME`: the other environments' files stay as they are.
             report = writer.commit(
                 keep_folders=frozenset(names - set(only)) if only else frozenset()
@@ -213,15 +213,6 @@ def build(
                 writer.close()
             run.close(prune=not only and not any(d.severity == "error" for d in diagnostics))
     return report, diagnostics
-
-
-def _add_catalogue(catalogue: dict[PurePosixPath, str], writer: writing.Writer) -> None:
-    """Add (and stage, when it changed) the catalogue: its text and bytes (4 MB at N = 10,000)
-    are let go of on return, before the commit."""
-    for path, text in catalogue.items():
-        encoded = text.encode("utf-8")
-        if writer.add(str(path), writing.digest(encoded)):
-            writer.stage(str(path), encoded)
 
 
 def _default_jobs() -> int:
@@ -505,6 +496,31 @@ class _Run:
             rows.add(item.name, item.key, item.row)
         return self.catalogue_from_rows(rows)
 
+    def add_catalogue(self, rows: _RowFile, writer: writing.Writer) -> None:
+        """Add the catalogue to ``writer`` (and stage it, when it changed) without holding its
+        text (4 MB at N = 10,000): its digest is cached under the rows' key, and a catalogue
+        that changed is rendered into a temporary file as it comes, then staged from there."""
+        key = rows.key() + CATALOGUE_DIGEST
+        stored = self.store.get(key) if self.store is not None else None
+        if isinstance(stored, str) and not writer.add(CATALOGUE_PATH, stored):
+            rows.close()
+            return
+        from generator import rendering
+
+        with rows, _temporary_file_errors(), tempfile.TemporaryFile(dir=rows.folder) as file:
+            made = hashlib.sha256()
+            for block in rendering.catalogue_blocks(self.jinja_env(), rows.in_name_order()):
+                file.write(block)
+                made.update(block)
+            found = made.hexdigest()
+            if self.store is not None:
+                self.store.put(key, found)
+            # (A digest from the cache was added already; a catalogue made otherwise is not
+            # expected, but it is what is written, so it is what is recorded.)
+            if (found == stored or writer.add(CATALOGUE_PATH, found)) and not writer.dry_run:
+                file.seek(0)
+                writer.stage_file(CATALOGUE_PATH, file)
+
     def catalogue_from_rows(self, rows: _RowFile) -> dict[PurePosixPath, str]:
         """The catalogue from the environments' rows (cached under all their keys)."""
         key = rows.key()
@@ -529,6 +545,8 @@ class _Run:
 
 
 CERTIFICATE = ":certificate"  # beside an entry: its certificate file's path and digest
+CATALOGUE_DIGEST = ":digest"  # beside the catalogue's key: the SHA-256 of its bytes
+CATALOGUE_PATH = "index.md"  # the catalogue, below docs/environments/
 
 
 class _RowFile:
@@ -538,8 +556,9 @@ class _RowFile:
     catalogue in the cache."""
 
     def __init__(self, base: str, folder: Path) -> None:
+        self.folder = folder if folder.is_dir() else None
         with _temporary_file_errors():
-            self._file = tempfile.TemporaryFile(dir=folder if folder.is_dir() else None)
+            self._file = tempfile.TemporaryFile(dir=self.folder)
         self._where: list[tuple[str, int, int]] = []  # (name, offset, length)
         self._end = 0
         self._key = cache.PartsHash(base, "catalogue")

@@ -346,6 +346,17 @@ class Writer:
             return
         _write_new(staged_name(self.staging, rel), data)
 
+    def stage_file(self, rel: str, source: typing.BinaryIO) -> None:
+        """:meth:`stage` the bytes read from ``source`` (a file), a block at a time."""
+        if self.dry_run:
+            return
+        name = staged_name(self.staging, rel)
+        try:
+            with open(name, "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+        except OSError as exc:
+            raise OutputError(f"cannot write {name}: {exc.strerror or exc}") from None
+
     def commit(
         self, keep: frozenset[str] = frozenset(), *, keep_folders: frozenset[str] = frozenset()
     ) -> WriteReport:
