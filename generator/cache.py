@@ -140,6 +140,8 @@ class Cache:
 
     def __init__(self, root: Path, namespace: str) -> None:
         self.path = root / FOLDER / f"{namespace}.sqlite3"
+        # The keys read or written, for prune: an entry's own key only (``KEY:part`` is kept
+        # with ``KEY``), so a build of 10,000 environments does not also hold their parts' keys.
         self.used: set[str] = set()
         self.hits = 0
         self.misses = 0
@@ -179,7 +181,7 @@ class Cache:
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None (missing or unreadable)."""
-        self.used.add(key)
+        self.used.add(key.partition(":")[0])
         row = None
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
@@ -201,7 +203,7 @@ class Cache:
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         """{key: value} of the ``keys`` that are stored and readable (one query per 500)."""
         found: dict[str, Any] = {}
-        self.used.update(keys)
+        self.used.update(key.partition(":")[0] for key in keys)
         for key, data in self._select(keys, "key, value"):
             try:
                 stored_key, value = pickle.loads(data)
@@ -234,7 +236,7 @@ class Cache:
 
     def put(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` (committed by :meth:`flush` or every ``BATCH``)."""
-        self.used.add(key)
+        self.used.add(key.partition(":")[0])
         if self._db is None:
             return
         data = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)

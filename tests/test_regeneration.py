@@ -489,6 +489,73 @@ def test_a_cache_file_that_is_not_a_database_is_started_again(project: Path) -> 
     assert generate(proj, today=TODAY).rendered == []
 
 
+INDEX = Path(".cache") / "runbook" / "output.sqlite3"
+
+
+def test_a_warm_build_reads_the_manifest_only_when_its_bytes_changed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index mirrors the manifest: a build after a build does not parse the manifest (at
+    N = 10,000 that held 70,000 paths and digests), and one after the manifest changed outside
+    a build (a pull, a checkout) does, and goes by what it says."""
+    proj = Project(project)
+    build(proj)
+    parse = writing._parse_manifest
+    parsed: list[bool] = []
+
+    def counted(raw: bytes | None) -> writing._Manifest:
+        parsed.append(True)
+        return parse(raw)
+
+    monkeypatch.setattr(writing, "_parse_manifest", counted)
+    assert build(proj)[0].written == [] and parsed == []
+    # The docs as an older commit had them: one environment's runbook and the manifest.
+    out = project / OUT
+    old = snapshot(out)
+    (project / "environments" / "contoso.yml").write_text(
+        (project / "environments" / "contoso.yml")
+        .read_text("utf-8")
+        .replace("title: ", "title: New ", 1),
+        "utf-8",
+    )
+    assert "contoso/runbook.md" in build(proj)[0].written.rels and parsed == []
+    for rel in ("contoso/runbook.md", writing.MANIFEST):
+        (out / rel).write_bytes(old[rel])
+    check, _ = build(proj, check=True)
+    assert len(parsed) == 1 and "contoso/runbook.md" in check.stale.rels
+    assert [str(p) for p in build(proj)[0].written] == [
+        str(p) for p in check.stale if str(p) != writing.MANIFEST
+    ]
+    assert len(parsed) == 1  # the check's reading was kept
+    _assert_fresh(project)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "older", "deleted"])
+def test_an_index_that_is_damaged_older_or_gone_is_made_again(project: Path, damage: str) -> None:
+    """The index is a cache: not a database, one left by a build killed before its last
+    transaction (it mirrors an older manifest), or none at all: the build reads the manifest
+    again, rewrites nothing that holds its bytes, and the docs are a fresh build's."""
+    proj = Project(project)
+    build(proj)
+    index = project / INDEX
+    saved = index.read_bytes()  # complete: the build closed it (SQLite then ends its WAL)
+    _edit_titles_of(project, "fabrikam")
+    assert build(proj)[0].written
+    if damage == "older":  # the index of the build before (the WAL was checkpointed into it)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{index}{suffix}").unlink(missing_ok=True)
+        index.write_bytes(saved)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{index}{suffix}").unlink(missing_ok=True)
+        if damage == "garbage":
+            index.write_bytes(b"not SQLite at all " * 100)
+    assert build(proj, check=True)[0].stale == []
+    report, _ = build(proj)
+    assert report.written == [] and report.removed == []
+    _assert_fresh(project)
+
+
 def test_parallel_cold_build_equals_a_serial_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -872,3 +939,31 @@ def test_a_staged_file_that_cannot_be_written_is_an_error_and_leaves_the_docs(
     with pytest.raises(OutputError, match=r"cannot write .*No such file or directory"):
         build(Project(project), today=TODAY)
     assert snapshot(project / OUT) == before
+
+
+def test_a_build_adds_the_catalogue_by_its_cached_digest_and_renders_it_when_needed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`runbook build` keeps the catalogue's digest, not its text: a build with nothing new does
+    not render it, and one whose catalogue file was deleted renders it again, byte for byte.
+    (The build names it as the renderer does, without importing the renderer.)"""
+    from generator import project as project_module
+    from generator import rendering
+
+    assert project_module.CATALOGUE_PATH == rendering.CATALOGUE[0]
+    proj = Project(project)
+    build(proj)
+    catalogue = project / OUT / "index.md"
+    made = catalogue.read_bytes()
+    blocks = rendering.catalogue_blocks
+    rendered: list[bool] = []
+
+    def counted(*args: object) -> object:
+        rendered.append(True)
+        return blocks(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rendering, "catalogue_blocks", counted)
+    assert build(proj)[0].written == [] and rendered == []
+    catalogue.unlink()
+    assert build(proj)[0].written.rels == ["index.md"] and rendered == [True]
+    assert catalogue.read_bytes() == made
