@@ -344,8 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio (a) runbook build / floor at N={big}: cold {cold:.2f}x ({verdict(cold, 1.5)}, target <= 1.5x), "
         f"nothing changed {warm:.2f}x ({verdict(warm, 1.5)})"
     )
-    mems = ", ".join(f"N={n}: {rendering[n]['cold'].peak_mb:.0f} MB" for n in render_sizes)
-    print(f"ratio (a) memory of runbook build (cold) by N: {mems}")
+    for figure in ("cold", "warm", "edit"):
+        mems = ", ".join(f"N={n}: {rendering[n][figure].peak_mb:.0f} MB" for n in render_sizes)
+        print(f"ratio (a) memory of runbook build ({figure}) by N: {mems}")
     for n in sizes:
         s = site[n]
         b = s["plugin"].seconds / s["prerendered"].seconds

@@ -152,10 +152,11 @@ def build(
     invalid: nothing under docs/ is written then. ``progress`` is called with each
     environment's name once it is loaded and rendered (for a progress bar).
 
-    Memory stays flat in the number of environments: an environment's files are staged (see
-    :class:`writing.Writer`) as soon as they are rendered; what is kept of each is its
-    digests and its catalogue row. The cache holds no rendered text for a build: the files
-    on disk are the copy (an environment whose files were changed on disk is rendered again).
+    Memory: an environment's files are staged (see :class:`writing.Writer`) as soon as they
+    are rendered; their digests go to the writer's index (a file) and the catalogue row to a
+    temporary file, so what is kept of each environment is its name and cache key. The cache
+    holds no rendered text for a build: the files on disk are the copy (an environment whose
+    files were changed on disk is rendered again).
     """
     run = _Run(project, today or dt.date.today(), use_cache=True)
     diagnostics: list[Diagnostic] = []
@@ -163,12 +164,11 @@ def build(
     with contextlib.ExitStack() as stack:
         if not check:
             stack.enter_context(writing.locked(project.root / cache.FOLDER / "build.lock"))
+        index = project.root / cache.FOLDER / "output.sqlite3"
+        stack.enter_context(writing.index_errors(index))
         try:
             writer = writing.Writer(
-                project.output,
-                project.root / cache.FOLDER / "staging",
-                project.root / cache.FOLDER / "output.sqlite3",
-                dry_run=check,
+                project.output, project.root / cache.FOLDER / "staging", index, dry_run=check
             )
             if not check:
                 run.stage_to = (project.output, writer.staging)

@@ -618,6 +618,19 @@ class Writer:
         return found.hexdigest()
 
 
+@contextlib.contextmanager
+def index_errors(index: Path) -> Iterator[None]:
+    """An error of the index's database (a full disk, a file another program holds locked) as
+    an :class:`OutputError` naming the file: a message, not a traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise OutputError(
+            f"{index}: {exc} (the index of the generated files, kept in the cache: fix the "
+            "cause, or delete the file, and build again)"
+        ) from None
+
+
 def _open_index(path: Path | None) -> sqlite3.Connection:
     """The index at ``path``, made or started again when it is not one (damaged: it is a
     cache); in memory when ``path`` is None or cannot be used (a read-only cache folder)."""

@@ -967,3 +967,22 @@ def test_a_build_adds_the_catalogue_by_its_cached_digest_and_renders_it_when_nee
     catalogue.unlink()
     assert build(proj)[0].written.rels == ["index.md"] and rendered == [True]
     assert catalogue.read_bytes() == made
+
+
+def test_an_index_that_cannot_be_written_is_an_error_and_leaves_the_docs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error of the index (a full disk, say) is a message naming the index, and
+    the docs stay as they were."""
+    proj = Project(project)
+    build(proj)
+    before = snapshot(project / OUT)
+    _edit_titles_of(project, "contoso")
+
+    def full(*_args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(writing.Writer, "_flush", full)
+    with pytest.raises(OutputError, match=r"output\.sqlite3: database or disk is full"):
+        build(proj)
+    assert snapshot(project / OUT) == before
