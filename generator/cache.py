@@ -20,7 +20,7 @@ import pickle
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,33 @@ def folder_fingerprint(folder: Path) -> str:
     return hash_parts(*parts)
 
 
+def open_database(
+    path: Path, prepare: Callable[[sqlite3.Connection], None], **connect: Any
+) -> sqlite3.Connection | None:
+    """The SQLite file ``path`` (made if missing) in WAL mode, ``prepare``d (its tables made):
+    one that is not a database (damaged, or foreign) is deleted and made again, as a cache
+    can always start again; None when it cannot be used (a folder that cannot be written)."""
+    for attempt in range(2):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db: sqlite3.Connection = sqlite3.connect(path, **connect)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                prepare(db)
+            except BaseException:
+                db.close()
+                raise
+            return db
+        except sqlite3.DatabaseError:
+            if attempt == 0:
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(OSError):
+                        Path(f"{path}{suffix}").unlink()
+        except (OSError, sqlite3.Error):
+            break
+    return None
+
+
 class Cache:
     """One namespace of the project cache, an SQLite file (``.cache/runbook/<namespace>.sqlite3``):
     ``get``/``put`` by key, ``flush`` to commit, ``prune`` the unused.
@@ -146,38 +173,16 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self._pending = 0
-        self._db: sqlite3.Connection | None = None
-        for attempt in range(2):
-            try:
-                self._db = self._open()
-                return
-            except sqlite3.DatabaseError:
-                # Not a database (damaged, or foreign): a cache can always start again.
-                if attempt == 0:
-                    for suffix in ("", "-wal", "-shm"):
-                        with contextlib.suppress(OSError):
-                            Path(f"{self.path}{suffix}").unlink()
-            except (OSError, sqlite3.Error):
-                break
-        self._db = None
+        self._db = open_database(self.path, self._prepare, timeout=10, isolation_level="DEFERRED")
 
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10, isolation_level="DEFERRED")
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            # No fsync: after a power loss the worst case is a damaged cache, which is
-            # detected here and started again; the docs themselves are written durably.
-            db.execute("PRAGMA synchronous=OFF")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
-            )
-            db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
-            db.commit()
-        except BaseException:
-            db.close()
-            raise
-        return db
+    @staticmethod
+    def _prepare(db: sqlite3.Connection) -> None:
+        # No fsync: after a power loss the worst case is a damaged cache, which is detected
+        # when it is opened and started again; the docs themselves are written durably.
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
+        db.commit()
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None (missing or unreadable)."""

@@ -68,6 +68,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from generator.cache import open_database
 from generator.errors import OutputError
 
 MANIFEST = ".runbook-manifest.json"
@@ -634,28 +635,14 @@ def index_errors(index: Path) -> Iterator[None]:
 def _open_index(path: Path | None) -> sqlite3.Connection:
     """The index at ``path``, made or started again when it is not one (damaged: it is a
     cache); in memory when ``path`` is None or cannot be used (a read-only cache folder)."""
-    if path is not None:
-        for attempt in range(2):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(path, timeout=60, isolation_level=None)
-                try:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    return _tables(db)
-                except BaseException:
-                    db.close()
-                    raise
-            except sqlite3.DatabaseError:
-                if attempt == 0:
-                    for suffix in ("", "-wal", "-shm"):
-                        with contextlib.suppress(OSError):
-                            Path(f"{path}{suffix}").unlink()
-            except (OSError, sqlite3.Error):
-                break
-    return _tables(sqlite3.connect(":memory:", isolation_level=None))
+    db = None if path is None else open_database(path, _tables, timeout=60, isolation_level=None)
+    if db is None:
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        _tables(db)
+    return db
 
 
-def _tables(db: sqlite3.Connection) -> sqlite3.Connection:
+def _tables(db: sqlite3.Connection) -> None:
     # After a power loss the index may lack its last transactions: it then mirrors an older
     # manifest than the one on disk, and is read again. (It is never ahead of the docs.)
     db.execute("PRAGMA synchronous=NORMAL")
@@ -673,7 +660,6 @@ def _tables(db: sqlite3.Connection) -> sqlite3.Connection:
         " moved INTEGER NOT NULL, relisted INTEGER NOT NULL) WITHOUT ROWID"
     )
     db.execute("CREATE TEMP TABLE complete (folder TEXT PRIMARY KEY) WITHOUT ROWID")
-    return db
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str | None:
