@@ -986,3 +986,36 @@ def test_an_index_that_cannot_be_written_is_an_error_and_leaves_the_docs(
     with pytest.raises(OutputError, match=r"output\.sqlite3: database or disk is full"):
         build(proj)
     assert snapshot(project / OUT) == before
+
+
+@pytest.mark.parametrize("ahead", [1, 2, 3, 4, 4096])
+def test_the_index_rows_read_ahead_are_each_folders_whole_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ahead: int
+) -> None:
+    """The writer reads the index's rows ahead, a few at a time (4,096 in a build; here as few
+    as one, so that a folder's rows are cut off by the limit): each folder still gets all its
+    rows, in any order of the folders (a-b sorts before a/ as a path, after a as a name), so
+    unchanged files are unchanged and a file an environment no longer has is removed."""
+    monkeypatch.setattr(writing, "_BUFFER", ahead)
+    out = tmp_path / "out"
+    files = {
+        f"{folder}/{n}.md": f"{folder} {n}".encode()
+        for folder in ("a", "a-b", "b")
+        for n in range(3)
+    }
+    for rel, data in files.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+    manifest = sorted((rel, writing.digest(data)) for rel, data in files.items())
+    writing._write_manifest(out, manifest, [])
+    writer = writing.Writer(out, tmp_path / "staging", tmp_path / "index.sqlite3")
+    for folder in ("a", "a-b", "b"):  # name order
+        digests = {rel: d for rel, d in manifest if rel.startswith(folder + "/")}
+        if folder == "a-b":
+            del digests["a-b/1.md"]  # no longer made
+        assert writer.add_environment(folder, digests) == []
+    report = writer.commit()
+    writer.close()
+    assert report.unchanged == 8 and report.removed.rels == ["a-b/1.md"]
+    assert not (out / "a-b" / "1.md").exists()
+    assert set(writing.read_manifest(out)) == set(files) - {"a-b/1.md"}
