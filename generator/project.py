@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from generator import cache, certificates, writing
 from generator.errors import Diagnostic, InputError, OutputError
 from generator.sources import (
+    CATALOGUE_FILE,
     discover,
     display_path,
     named,
@@ -502,7 +503,7 @@ class _Run:
         that changed is rendered into a temporary file as it comes, then staged from there."""
         key = rows.key() + CATALOGUE_DIGEST
         stored = self.store.get(key) if self.store is not None else None
-        if isinstance(stored, str) and not writer.add(CATALOGUE_PATH, stored):
+        if isinstance(stored, str) and not writer.add(CATALOGUE_FILE, stored):
             rows.close()
             return
         from generator import rendering
@@ -517,9 +518,9 @@ class _Run:
                 self.store.put(key, found)
             # (A digest from the cache was added already; a catalogue made otherwise is not
             # expected, but it is what is written, so it is what is recorded.)
-            if (found == stored or writer.add(CATALOGUE_PATH, found)) and not writer.dry_run:
+            if (found == stored or writer.add(CATALOGUE_FILE, found)) and not writer.dry_run:
                 file.seek(0)
-                writer.stage_file(CATALOGUE_PATH, file)
+                writer.stage(CATALOGUE_FILE, iter(lambda: file.read(1 << 20), b""))
 
     def catalogue_from_rows(self, rows: _RowFile) -> dict[PurePosixPath, str]:
         """The catalogue from the environments' rows (cached under all their keys)."""
@@ -546,7 +547,6 @@ class _Run:
 
 CERTIFICATE = ":certificate"  # beside an entry: its certificate file's path and digest
 CATALOGUE_DIGEST = ":digest"  # beside the catalogue's key: the SHA-256 of its bytes
-CATALOGUE_PATH = "index.md"  # the catalogue, below docs/environments/
 
 
 class _RowFile:

@@ -22,7 +22,7 @@ from generator import __version__
 from generator.errors import TemplateError
 from generator.facts import Facts, derive, product_table
 from generator.loading import LoadedEnvironment
-from generator.sources import display_path
+from generator.sources import CATALOGUE_FILE, display_path
 from generator.steps import plan
 from generator.topology import environment_svg
 
@@ -101,7 +101,7 @@ SCRIPTS = {
     "{name}-lync.ps1": "lync",
     "{name}-dns.ps1": "dns",
 }
-CATALOGUE = ("index.md", "catalogue.md.j2")
+CATALOGUE = (CATALOGUE_FILE, "catalogue.md.j2")
 
 
 def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Environment:
@@ -249,12 +249,7 @@ def render_catalogue_rows(
     jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace]
 ) -> dict[PurePosixPath, str]:
     """The catalogue from :func:`catalogue_row` rows, in name order."""
-    target, template = CATALOGUE
-    return {
-        PurePosixPath(target): _render(
-            jinja_env, template, rows=rows, products=product_table(), streamed=True
-        )
-    }
+    return {PurePosixPath(CATALOGUE[0]): "".join(_catalogue_blocks(jinja_env, rows))}
 
 
 def render_all(templates: Path, envs: list[LoadedEnvironment]) -> dict[PurePosixPath, str]:
@@ -266,33 +261,35 @@ def render_all(templates: Path, envs: list[LoadedEnvironment]) -> dict[PurePosix
     return out
 
 
-def _render(
-    jinja_env: jinja2.Environment, template: str, *, streamed: bool = False, **values: Any
-) -> str:
-    """``template`` rendered with ``values``. ``streamed``: its output joined a block of pieces
-    at a time (the catalogue of 10,000 environments is 260,000 pieces, and a list of them was
-    the largest thing a cold build held)."""
+def _render(jinja_env: jinja2.Environment, template: str, **values: Any) -> str:
+    """``template`` rendered with ``values``."""
     with _template_errors(jinja_env, template):
-        if streamed:
-            return _joined(jinja_env.get_template(template).generate(**values))
         return jinja_env.get_template(template).render(**values)
 
 
 def catalogue_blocks(
     jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace]
 ) -> Iterator[bytes]:
-    """The catalogue's bytes (what :func:`render_catalogue_rows` makes, encoded), 4,096 of the
-    template's pieces at a time: at N = 10,000 the catalogue is 4 MB, and a build need not hold
-    it (``runbook build`` writes it to a file as it comes)."""
+    """The catalogue's bytes (what :func:`render_catalogue_rows` makes, encoded), a block at a
+    time: at N = 10,000 the catalogue is 4 MB, and a build need not hold it (``runbook build``
+    writes it to a file as it comes)."""
+    return (block.encode("utf-8") for block in _catalogue_blocks(jinja_env, rows))
+
+
+def _catalogue_blocks(
+    jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace], block: int = 4096
+) -> Iterator[str]:
+    """The catalogue's text, ``block`` of the template's pieces joined at a time (at N = 10,000
+    it is 260,000 pieces, and a list of them was the largest thing a cold build held)."""
     _target, template = CATALOGUE
     with _template_errors(jinja_env, template):
         held: list[str] = []
         for piece in jinja_env.get_template(template).generate(rows=rows, products=product_table()):
             held.append(piece)
-            if len(held) == 4096:
-                yield "".join(held).encode("utf-8")
+            if len(held) == block:
+                yield "".join(held)
                 held.clear()
-        yield "".join(held).encode("utf-8")
+        yield "".join(held)
 
 
 @contextlib.contextmanager
@@ -319,18 +316,6 @@ def _shown(jinja_env: jinja2.Environment, name: object) -> str:
     to the working directory where the project lies below it."""
     folder = getattr(jinja_env.loader, "searchpath", ["templates"])[0]
     return display_path(Path(folder) / str(name))
-
-
-def _joined(pieces: Iterable[str], block: int = 4096) -> str:
-    """``"".join(pieces)`` holding at most ``block`` pieces at a time besides the result."""
-    blocks, held = [], []
-    for piece in pieces:
-        held.append(piece)
-        if len(held) == block:
-            blocks.append("".join(held))
-            held.clear()
-    blocks.append("".join(held))
-    return "".join(blocks)
 
 
 def _template_line(exc: BaseException) -> str | None:

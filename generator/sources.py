@@ -12,6 +12,8 @@ from generator import certificates
 from generator.errors import Diagnostic
 
 SUFFIXES = (".yml", ".yaml")
+# The catalogue of a project's environments, below docs/environments/ (rendering.CATALOGUE).
+CATALOGUE_FILE = "index.md"
 
 
 def display_path(path: Path) -> str:

@@ -228,6 +228,8 @@ _STATE_ONLY = struct.Struct("<4q")
 INDEX_FORMAT = "runbook-output-index-1"
 _BUFFER = 4096  # rows held before they go to the index
 _LISTED = "digest IS NOT NULL OR pending IS NOT NULL"  # a row the manifest names
+# An index row: (path, the manifest's digest, its pending digest, the recorded state).
+_Row = tuple[str, str | None, str | None, bytes | None]
 
 
 class Writer:
@@ -267,25 +269,15 @@ class Writer:
         self._complete: list[tuple[str]] = []  # folders whose every file was added, to the index
         # Files the manifest lists in a complete folder that no longer has them:
         # (path, digest, pending digest, recorded state).
-        self._gone: list[tuple[str, str | None, str | None, bytes | None]] = []
+        self._gone: list[_Row] = []
         self._changes: list[tuple[str, str, bool, bool]] = []  # not yet in the index
         self._states: list[tuple[str, bytes | None]] = []  # not yet in the index
         self._unchanged = 0
         # Rows read ahead, by folder (see _rows).
-        self._ahead: dict[str, list[tuple[str, str | None, str | None, bytes | None]]] = {}
+        self._ahead: dict[str, list[_Row]] = {}
         if not dry_run:
             shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
             staging.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def known(self) -> dict[str, str]:
-        """The manifest's {path: digest} (for tests: a build never holds them all)."""
-        return dict(self._db.execute("SELECT rel, digest FROM files WHERE digest IS NOT NULL"))
-
-    @property
-    def pending(self) -> dict[str, str]:
-        """The manifest's pending {path: digest}."""
-        return dict(self._db.execute("SELECT rel, pending FROM files WHERE pending IS NOT NULL"))
 
     def add_environment(self, folder: str, digests: Mapping[str, str]) -> list[str]:
         """Record every file of ``folder`` (an environment's, below ``out_dir``) with the digest
@@ -306,7 +298,7 @@ class Writer:
         self._gone += [(rel, *row) for rel, row in old.items() if row[0] or row[1]]
         return changed
 
-    def _rows(self, folder: str) -> list[tuple[str, str | None, str | None, bytes | None]]:
+    def _rows(self, folder: str) -> list[_Row]:
         """The index's rows of the files in ``folder``, read ahead: one query reads the rows
         that follow too, for the folders that come next (environments come in name order),
         so that a build of 1,000 environments makes a few queries, not 1,000."""
@@ -370,22 +362,12 @@ class Writer:
         if len(self._changes) >= _BUFFER:
             self._flush()
 
-    def stage(self, rel: str, data: bytes) -> None:
-        """Write the new bytes of ``rel`` (which :meth:`add` said changes) to the staging folder."""
+    def stage(self, rel: str, data: bytes | Iterable[bytes]) -> None:
+        """Write the new bytes of ``rel`` (which :meth:`add` said changes; or blocks of them) to
+        the staging folder."""
         if self.dry_run:
             return
         _write_new(staged_name(self.staging, rel), data)
-
-    def stage_file(self, rel: str, source: typing.BinaryIO) -> None:
-        """:meth:`stage` the bytes read from ``source`` (a file), a block at a time."""
-        if self.dry_run:
-            return
-        name = staged_name(self.staging, rel)
-        try:
-            with open(name, "wb") as target:
-                shutil.copyfileobj(source, target, 1 << 20)
-        except OSError as exc:
-            raise OutputError(f"cannot write {name}: {exc.strerror or exc}") from None
 
     def commit(
         self, keep: frozenset[str] = frozenset(), *, keep_folders: frozenset[str] = frozenset()
@@ -398,7 +380,10 @@ class Writer:
         db, report = self._db, self.report
         changed = [rel for (rel,) in db.execute("SELECT rel FROM changes WHERE moved ORDER BY rel")]
         relisted = db.execute("SELECT 1 FROM changes WHERE relisted LIMIT 1").fetchone() is not None
-        has_pending = db.execute("SELECT 1 FROM files WHERE pending IS NOT NULL LIMIT 1").fetchone()
+        has_pending = (
+            db.execute("SELECT 1 FROM files WHERE pending IS NOT NULL LIMIT 1").fetchone()
+            is not None
+        )
         report.written = Paths(changed)
         report.unchanged = self._unchanged
         gone = self._gone
@@ -440,7 +425,7 @@ class Writer:
         report.manifest_changes = bool(
             gone
             or relisted
-            or has_pending is not None
+            or has_pending
             or report.manifest_problem is not None
             or self._manifest_digest is None
         )
@@ -487,7 +472,7 @@ class Writer:
             self._flush()
             db.executemany("DELETE FROM files WHERE rel = ?", ((rel,) for rel, *_ in gone))
             db.executemany("UPDATE files SET digest = ? WHERE rel = ?", resolved)
-            if has_pending is not None:
+            if has_pending:
                 db.execute("UPDATE files SET digest = pending WHERE digest IS NULL")
                 db.execute("UPDATE files SET pending = NULL WHERE pending IS NOT NULL")
             db.execute(
@@ -734,14 +719,16 @@ def staged_name(staging: Path | str, rel: str) -> str:
     return os.path.join(staging, rel.replace("/", "%"))
 
 
-def _write_new(name: str, data: bytes) -> None:
-    """Write a staged file (raises :class:`OutputError`, e.g. on a full disk)."""
+def _write_new(name: str, data: bytes | Iterable[bytes]) -> None:
+    """Write a staged file, from its bytes or blocks of them (raises :class:`OutputError`, e.g.
+    on a full disk)."""
     try:
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for block in [data] if isinstance(data, bytes) else data:
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
     except OSError as exc:

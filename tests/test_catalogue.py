@@ -62,9 +62,20 @@ def test_a_certificate_expiring_soon_is_flagged(project: Path) -> None:
     assert "### litwareinc { #warnings-litwareinc }" in catalogue
 
 
-@pytest.mark.parametrize("count", [0, 1, 3, 4, 7, 9])
-def test_a_streamed_render_joins_its_pieces_as_render_would(count: int) -> None:
-    """The catalogue's output is joined a block of pieces at a time (_joined): the same text
-    whether the pieces fill no block, one, or several and a part."""
-    pieces = [f"<{i}é>" for i in range(count)]
-    assert rendering._joined(iter(pieces), block=3) == "".join(pieces)
+@pytest.mark.parametrize("block", [1, 3, 4, 7, 4096])
+def test_the_catalogue_in_blocks_is_what_render_makes(project: Path, block: int) -> None:
+    """The catalogue is rendered a block of the template's pieces at a time (joined for the
+    mkdocs plugin, encoded and written as it comes by `runbook build`): the same text as the
+    template's own render, whether the pieces fill one block, several and a part, or none."""
+    from generator.project import Project, load_project
+
+    envs, _ = load_project(Project(project), today=dt.date(2026, 11, 27))
+    rows = [rendering.catalogue_row(env) for env in sorted(envs, key=lambda env: env.name)]
+    jinja_env = rendering.make_jinja_env(project / "templates")
+    whole = jinja_env.get_template(rendering.CATALOGUE[1]).render(
+        rows=rows, products=rendering.product_table()
+    )
+    assert "| [contoso](contoso/index.md)" in whole
+    blocks = list(rendering._catalogue_blocks(jinja_env, rows, block))
+    assert "".join(blocks) == whole and (len(blocks) > 2) == (block < 10)
+    assert b"".join(rendering.catalogue_blocks(jinja_env, rows)) == whole.encode("utf-8")
