@@ -126,18 +126,28 @@ def folder_fingerprint(folder: Path) -> str:
     return hash_parts(*parts)
 
 
+# SQLite's page cache of each database a build opens (and of its temporary tables), in KB:
+# entries are read once, by key, so a small cache holds what is read again (the B-tree's
+# inner pages). SQLite's default, 2,000 KB, filled up as the number of environments grew (a
+# warm build of 10,000 held 3.5 MB more than with this, and took as long).
+PAGE_CACHE_KB = 512
+
+
 def open_database(
     path: Path, prepare: Callable[[sqlite3.Connection], None], **connect: Any
 ) -> sqlite3.Connection | None:
-    """The SQLite file ``path`` (made if missing) in WAL mode, ``prepare``d (its tables made):
-    one that is not a database (damaged, or foreign) is deleted and made again, as a cache
-    can always start again; None when it cannot be used (a folder that cannot be written)."""
+    """The SQLite file ``path`` (made if missing) in WAL mode, with page caches of
+    ``PAGE_CACHE_KB``, ``prepare``d (its tables made): one that is not a database (damaged,
+    or foreign) is deleted and made again, as a cache can always start again; None when it
+    cannot be used (a folder that cannot be written)."""
     for attempt in range(2):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db: sqlite3.Connection = sqlite3.connect(path, **connect)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
+                for schema in ("main", "temp"):
+                    db.execute(f"PRAGMA {schema}.cache_size = -{PAGE_CACHE_KB}")
                 prepare(db)
             except BaseException:
                 db.close()
@@ -168,8 +178,10 @@ class Cache:
     def __init__(self, root: Path, namespace: str) -> None:
         self.path = root / FOLDER / f"{namespace}.sqlite3"
         # The keys read or written, for prune: an entry's own key only (``KEY:part`` is kept
-        # with ``KEY``), so a build of 10,000 environments does not also hold their parts' keys.
-        self.used: set[str] = set()
+        # with ``KEY``), a few at a time in memory and the rest in a temporary table (``used``),
+        # so that a build of 10,000 environments does not hold 10,000 keys.
+        self._used: list[tuple[str]] = []
+        self._used_lost = False  # a key could not be recorded: prune removes nothing
         self.hits = 0
         self.misses = 0
         self._pending = 0
@@ -182,11 +194,12 @@ class Cache:
         db.execute("PRAGMA synchronous=OFF")
         db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
         db.execute("SELECT count(*) FROM entries WHERE key = ''").fetchone()
+        db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY) WITHOUT ROWID")
         db.commit()
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None (missing or unreadable)."""
-        self.used.add(key.partition(":")[0])
+        self._use([key])
         row = None
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
@@ -208,7 +221,7 @@ class Cache:
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         """{key: value} of the ``keys`` that are stored and readable (one query per 500)."""
         found: dict[str, Any] = {}
-        self.used.update(key.partition(":")[0] for key in keys)
+        self._use(keys)
         for key, data in self._select(keys, "key, value"):
             try:
                 stored_key, value = pickle.loads(data)
@@ -241,7 +254,7 @@ class Cache:
 
     def put(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` (committed by :meth:`flush` or every ``BATCH``)."""
-        self.used.add(key.partition(":")[0])
+        self._use([key])
         if self._db is None:
             return
         data = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
@@ -266,25 +279,44 @@ class Cache:
             self._rollback()
         self._pending = 0
 
+    def _use(self, keys: Iterable[str]) -> None:
+        """Record ``keys`` (their entries' own keys) as used, for :meth:`prune`."""
+        self._used += [(key.partition(":")[0],) for key in keys]
+        if len(self._used) >= 500:
+            self._record_used()
+
+    def _record_used(self) -> None:
+        """Move the used keys held in memory to the table (committed at once: an open
+        transaction would hold a snapshot of the file that a concurrent build's writes make
+        stale)."""
+        if self._db is not None and self._used:
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO used (key) VALUES (?)", self._used)
+            except sqlite3.Error:
+                self._rollback()
+            self.flush()
+        self._used = []
+
     def prune(self, keep: Iterable[str] | None = None) -> int:
         """Remove entries not in ``keep`` (default: the keys used since this object was made),
         commit, and return how many were removed. A record keyed ``KEY:part`` belongs to the
         entry ``KEY`` and is kept with it (the mkdocs plugin keeps an environment's texts so;
-        ``runbook build``, which does not read them, must not drop them)."""
+        ``runbook build``, which does not read them, must not drop them). Nothing is removed
+        when a used key could not be recorded (a database error)."""
+        if keep is not None:
+            self._used = [(key,) for key in keep]
+            if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("DELETE FROM used")
+        self._record_used()
         self.flush()
-        if self._db is None:
+        if self._db is None or self._used_lost:
             return 0
-        wanted = set(self.used if keep is None else keep)
         try:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM keep")
-            self._db.executemany(
-                "INSERT OR IGNORE INTO keep (key) VALUES (?)", ((k,) for k in wanted)
-            )
             removed = self._db.execute(
-                "DELETE FROM entries WHERE key NOT IN (SELECT key FROM keep) AND"
+                "DELETE FROM entries WHERE key NOT IN (SELECT key FROM used) AND"
                 " (instr(key, ':') = 0 OR substr(key, 1, instr(key, ':') - 1)"
-                " NOT IN (SELECT key FROM keep))"
+                " NOT IN (SELECT key FROM used))"
             ).rowcount
             self._db.commit()
             return int(removed)
@@ -301,6 +333,7 @@ class Cache:
             self._db = None
 
     def _rollback(self) -> None:
+        self._used_lost = True  # keys recorded since the last commit may be gone with it
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.rollback()

@@ -828,6 +828,28 @@ def test_pruning_keeps_the_records_of_a_used_entry_and_drops_the_rest(tmp_path: 
     }
 
 
+def test_a_used_key_that_cannot_be_recorded_stops_the_pruning(tmp_path: Path) -> None:
+    """The keys a build used are recorded in a temporary table of the cache's database (not
+    held in memory); if recording one fails, prune removes nothing rather than entries that
+    were used."""
+    store = cache.Cache(tmp_path, "t")
+    for key in ("a", "b"):
+        store.put(key, key)
+    store.close()
+    store = cache.Cache(tmp_path, "t")
+    assert store._db is not None
+    store._db.execute(  # recording a key fails, as on a full disk
+        "CREATE TEMP TRIGGER full BEFORE INSERT ON used BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    assert store.get_many(["a"] * 500) == {"a": "a"}  # 500 uses: recorded at once
+    assert store.prune() == 0
+    store.close()
+    store = cache.Cache(tmp_path, "t")
+    assert store.get_many(["a", "b"]) == {"a": "a", "b": "b"}
+    assert store.prune() == 0  # both used
+    store.close()
+
+
 def test_a_pending_manifest_lists_what_chainmap_would(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
