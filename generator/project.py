@@ -174,7 +174,7 @@ def build(
             if not check:
                 run.stage_to = (project.output, writer.staging)
             rows = stack.enter_context(_RowFile(run.base, project.root / cache.FOLDER))
-            names: set[str] = set()
+            names: set[str] = set()  # (only with ``only``)
             clean: set[str] = set()  # files whose cache entry says they hold no private key
             for item in run.environments(
                 diagnostics, jobs=jobs if jobs is not None else _default_jobs()
@@ -182,11 +182,14 @@ def build(
                 rows.add(item.name, item.key, item.row)
                 if item.cached:
                     clean.add(str(item.path))
-                names.add(item.name)
                 if progress is not None:
                     progress(item.name)
                 if only and item.name not in only:
+                    # `runbook build NAME`: the other environments' files stay as they are.
+                    writer.keep_folder(item.name)
                     continue
+                if only:
+                    names.add(item.name)
                 changed = writer.add_environment(item.name, item.digests)
                 unstaged = [rel for rel in changed if rel not in item.staged]
                 if unstaged and not check and not any(d.severity == "error" for d in diagnostics):
@@ -201,10 +204,7 @@ def build(
             if unknown:
                 raise InputError([unknown_name(project.root, name) for name in unknown])
             run.add_catalogue(rows, writer)
-            # `runbook build NAME`: the other environments' files stay as they are.
-            report = writer.commit(
-                keep_folders=frozenset(names - set(only)) if only else frozenset()
-            )
+            report = writer.commit()
         except BaseException:
             if writer is not None:
                 writer.abandon()
@@ -355,7 +355,8 @@ class _Run:
         diagnostics.extend(made_one.found)
         if not made_one.valid:
             return None
-        self.rendered.append(made_one.name)
+        if self.whole:
+            self.rendered.append(made_one.name)
         item = _Item(
             made_one.name, path, key, made_one.digests, made_one.row, staged=made_one.staged
         )

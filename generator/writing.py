@@ -48,6 +48,7 @@ committed; the index can be deleted at any time.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import ctypes
 import ctypes.util
@@ -64,6 +65,7 @@ import struct
 import tempfile
 import time
 import typing
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -88,14 +90,69 @@ def digest(data: bytes) -> str:
 
 
 class Paths(Sequence[PurePosixPath]):
-    """Paths kept as the strings they came as (a cold build of 10,000 environments writes
-    70,000 files: as PurePosixPath objects they were 20 MB); each made a path when read."""
+    """Paths kept as the strings they came as, each made a path when read. Past ``SPILL`` of
+    them they go to an anonymous temporary file, 8 bytes each staying in memory: a cold
+    build of 10,000 environments writes 70,000 files (as strings, 5 MB; as PurePosixPath
+    objects, 20 MB)."""
+
+    SPILL = 4096
 
     def __init__(self, rels: Iterable[str] = ()) -> None:
-        self.rels = list(rels)
+        self._held: list[str] = []
+        self._file: typing.BinaryIO | None = None
+        self._ends = array.array("q", [0])  # of the spilled: path i is _ends[i] to _ends[i + 1]
+        for rel in rels:
+            self.append(rel)
+
+    def append(self, rel: str) -> None:
+        if self._file is None and len(self._held) < self.SPILL:
+            self._held.append(rel)
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()
+            weakref.finalize(self, self._file.close)
+            held, self._held = self._held, []
+            for one in held:
+                self._write(one)
+        self._write(rel)
+
+    def _write(self, rel: str) -> None:
+        assert self._file is not None
+        data = rel.encode("utf-8")
+        self._file.write(data)
+        self._ends.append(self._ends[-1] + len(data))
+
+    @property
+    def rels(self) -> list[str]:
+        """The paths as strings (a new list)."""
+        return list(self.strings())
+
+    def strings(self) -> Iterator[str]:
+        """The paths as strings, in order (read back a block at a time once spilled)."""
+        if self._file is None:
+            yield from self._held
+            return
+        self._file.flush()
+        fd, ends = self._file.fileno(), self._ends
+        for start in range(0, len(ends) - 1, self.SPILL):  # read a block of paths at a time
+            stop = min(start + self.SPILL, len(ends) - 1)
+            block = os.pread(fd, ends[stop] - ends[start], ends[start])
+            for i in range(start, stop):
+                yield block[ends[i] - ends[start] : ends[i + 1] - ends[start]].decode("utf-8")
+
+    def _string(self, index: int) -> str:
+        if self._file is None:
+            return self._held[index]
+        index = range(len(self))[index]  # IndexError, and negative indexes
+        self._file.flush()
+        start, end = self._ends[index], self._ends[index + 1]
+        return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
 
     def __len__(self) -> int:
-        return len(self.rels)
+        return len(self._held) if self._file is None else len(self._ends) - 1
+
+    def __iter__(self) -> Iterator[PurePosixPath]:
+        return map(PurePosixPath, self.strings())
 
     @typing.overload
     def __getitem__(self, index: int) -> PurePosixPath: ...
@@ -103,8 +160,8 @@ class Paths(Sequence[PurePosixPath]):
     def __getitem__(self, index: slice) -> Paths: ...
     def __getitem__(self, index: int | slice) -> PurePosixPath | Paths:
         if isinstance(index, slice):
-            return Paths(self.rels[index])
-        return PurePosixPath(self.rels[index])
+            return Paths(self._string(i) for i in range(len(self))[index])
+        return PurePosixPath(self._string(index))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str):
@@ -239,7 +296,7 @@ class Writer:
     file alone); the files that change must then be given to :meth:`stage` (at once, or
     later). :meth:`commit` moves the staged files into place and removes the files of deleted
     environments: files in the old manifest that were not added, and are neither listed in
-    ``keep`` nor in a folder of ``keep_folders``.
+    ``keep`` nor in a folder given to :meth:`keep_folder`.
 
     Memory stays flat in the number of files: what is known of each file (the manifest's
     digests, the recorded state of the file on disk, this build's new digest when it differs)
@@ -247,7 +304,7 @@ class Writer:
     objects. The index mirrors the manifest: it is read again (:meth:`_mirror`) whenever the
     manifest's bytes are not those the index was made from (a pull, a merge, a killed build),
     and a build writes both, the index's rows and digest of the manifest in one transaction.
-    What the build holds per environment is its folder's name.
+    Nothing is held per environment either: the folders added or kept go to the index too.
     """
 
     def __init__(
@@ -267,6 +324,7 @@ class Writer:
         # The manifest's SHA-256 (None: there is none), after the index was made to mirror it.
         self._manifest_digest = self._mirror()
         self._complete: list[tuple[str]] = []  # folders whose every file was added, to the index
+        self._kept: list[tuple[str]] = []  # folders whose files stay as they are, to the index
         # Files the manifest lists in a complete folder that no longer has them:
         # (path, digest, pending digest, recorded state).
         self._gone: list[_Row] = []
@@ -322,6 +380,13 @@ class Writer:
             ).fetchall()
         return rows
 
+    def keep_folder(self, folder: str) -> None:
+        """Leave the files of ``folder`` (an environment's) as they are: ``runbook build NAME``
+        renders only NAME."""
+        self._kept.append((folder,))
+        if len(self._kept) >= _BUFFER:
+            self._flush()
+
     def add(self, rel: str, new_digest: str) -> bool:
         """Record that ``rel`` (relative to ``out_dir``) should hold bytes with ``new_digest``;
         True when the file on disk differs (then :meth:`stage` its bytes)."""
@@ -369,42 +434,42 @@ class Writer:
             return
         _write_new(staged_name(self.staging, rel), data)
 
-    def commit(
-        self, keep: frozenset[str] = frozenset(), *, keep_folders: frozenset[str] = frozenset()
-    ) -> WriteReport:
+    def commit(self, keep: frozenset[str] = frozenset()) -> WriteReport:
         """Move every staged file into place, remove deleted environments' files, and write the
         manifest (see the module docstring for the order). With ``dry_run``, only report.
-        Files the manifest lists that are in ``keep``, or in a folder of ``keep_folders``, stay
-        as they are (``runbook build NAME`` renders only NAME)."""
+        Files the manifest lists that are in ``keep``, or in a folder given to
+        :meth:`keep_folder`, stay as they are."""
         self._flush()
         db, report = self._db, self.report
-        changed = [rel for (rel,) in db.execute("SELECT rel FROM changes WHERE moved ORDER BY rel")]
+        report.written = Paths(
+            rel for (rel,) in db.execute("SELECT rel FROM changes WHERE moved ORDER BY rel")
+        )
+        changed = report.written
         relisted = db.execute("SELECT 1 FROM changes WHERE relisted LIMIT 1").fetchone() is not None
         has_pending = (
             db.execute("SELECT 1 FROM files WHERE pending IS NOT NULL LIMIT 1").fetchone()
             is not None
         )
-        report.written = Paths(changed)
         report.unchanged = self._unchanged
         gone = self._gone
         kept: list[tuple[str, str, str, bytes | None]] = []  # kept, with two digests
         # The files listed that this build did not add (an environment's files are added
         # together: the ones its folder no longer has are in self._gone already).
-        for rel, known, pending, state in db.execute(
-            f"SELECT rel, digest, pending, state FROM files WHERE ({_LISTED}) AND rel NOT IN "
-            "(SELECT rel FROM changes) AND (instr(rel, '/') = 0 OR substr(rel, 1, "
-            "instr(rel, '/') - 1) NOT IN (SELECT folder FROM complete)) ORDER BY rel"
+        for rel, known, pending, state, folder_kept in db.execute(
+            "SELECT rel, digest, pending, state, instr(rel, '/') > 0 AND substr(rel, 1, "
+            "instr(rel, '/') - 1) IN (SELECT folder FROM kept) FROM files WHERE "
+            f"({_LISTED}) AND rel NOT IN (SELECT rel FROM changes) AND (instr(rel, '/') = 0 OR "
+            "substr(rel, 1, instr(rel, '/') - 1) NOT IN (SELECT folder FROM complete)) ORDER BY rel"
         ):
-            folder, slash, _ = rel.partition("/")
-            if rel in keep or (slash and folder in keep_folders):
+            if rel in keep or folder_kept:
                 if known is not None and pending is not None and known != pending:
                     kept.append((rel, known, pending, state))
                 continue
             gone.append((rel, known, pending, state))
         gone.sort()
         # Before any file is written or removed: the folders a file goes into or leaves.
-        self._check_links([rel for rel, *_ in gone] + [rel for rel, *_ in kept], changed)
-        removed = report.removed.rels
+        self._check_links([rel for rel, *_ in gone] + [rel for rel, *_ in kept], changed.strings())
+        removed = report.removed
         for rel, known, pending, state in gone:
             current = self._current_digest(rel, state)
             if current is None:
@@ -445,18 +510,18 @@ class Writer:
                 db.execute("SELECT rel, digest FROM changes WHERE moved ORDER BY rel"),
             )
             if len(changed) <= FSYNC_EACH:
-                for rel in changed:
+                for rel in changed.strings():
                     _fsync(staged_name(self.staging, rel))
             else:
                 _sync_file_system(self.out_dir)
-            made: set[Path] = set()
-            for rel in changed:
+            made = None  # the folder made last (the paths come in order)
+            for rel in changed.strings():
                 target = self.out_dir / rel
-                if target.parent not in made:
+                if target.parent != made:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(target.parent)
+                    made = target.parent
                 _move_into_place(Path(staged_name(self.staging, rel)), target)
-            for rel in removed:
+            for rel in removed.strings():
                 (self.out_dir / rel).unlink(missing_ok=True)
                 _remove_empty_parents((self.out_dir / rel).parent, self.out_dir)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -545,6 +610,9 @@ class Writer:
         if self._complete:
             self._db.executemany("INSERT OR IGNORE INTO complete VALUES (?)", self._complete)
             self._complete = []
+        if self._kept:
+            self._db.executemany("INSERT OR IGNORE INTO kept VALUES (?)", self._kept)
+            self._kept = []
         if self._states:
             self._db.executemany(
                 "INSERT INTO files (rel, state) VALUES (?, ?) "
@@ -567,13 +635,18 @@ class Writer:
                 f"checkout -- {manifest}`), or delete it"
             )
 
-    def _check_links(self, listed: Sequence[str], made: Sequence[str]) -> None:
+    def _check_links(self, listed: Iterable[str], made: Iterable[str]) -> None:
         """Refuse a symbolic link among the folders below the output folder that a file
         ``listed`` in the manifest (to be removed or kept) or ``made`` by this build is in (a
-        file written or removed there could be anywhere)."""
+        file written or removed there could be anywhere). Each comes in path order: the
+        folders seen are those below the current environment's."""
         seen: set[str] = set()
+        top = None
         for rel in itertools.chain(listed, made):
             folder = rel.rpartition("/")[0]
+            if folder.partition("/")[0] != top:
+                seen.clear()
+                top = folder.partition("/")[0]
             if not folder or folder in seen:
                 continue
             parts = folder.split("/")
@@ -666,6 +739,7 @@ def _tables(db: sqlite3.Connection) -> None:
         " moved INTEGER NOT NULL, relisted INTEGER NOT NULL) WITHOUT ROWID"
     )
     db.execute("CREATE TEMP TABLE complete (folder TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute("CREATE TEMP TABLE kept (folder TEXT PRIMARY KEY) WITHOUT ROWID")
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str | None:
