@@ -8,6 +8,7 @@ bytes, its certificate file's bytes, the templates, the generator's code and the
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import dataclasses
@@ -29,9 +30,12 @@ from generator.sources import (
     CATALOGUE_FILE,
     discover,
     display_path,
+    file_names,
+    holds_private_key,
     named,
     private_key_files,
     same_name,
+    stem,
     unknown_name,
 )
 
@@ -123,7 +127,7 @@ def generate(
     run = _Run(project, today or dt.date.today(), use_cache, whole=True)
     result = Generated()
     items = list(run.environments(result.diagnostics, jobs=_default_jobs()))
-    result.diagnostics += private_key_files(project.root, result.diagnostics)
+    result.diagnostics += private_key_files(project.root, result.diagnostics, run.flagged)
     result.rendered = run.rendered
     result.envs = [item.env for item in items if item.env is not None]
     if result.errors:
@@ -154,10 +158,11 @@ def build(
     environment's name once it is loaded and rendered (for a progress bar).
 
     Memory: an environment's files are staged (see :class:`writing.Writer`) as soon as they
-    are rendered; their digests go to the writer's index (a file) and the catalogue row to a
-    temporary file, so what is kept of each environment is its name and cache key. The cache
-    holds no rendered text for a build: the files on disk are the copy (an environment whose
-    files were changed on disk is rendered again).
+    are rendered; their digests go to the writer's index (a file), the catalogue row to a
+    temporary file and the keys the cache was asked for to a table of its own, so what is
+    kept of each environment is its file's name (the environments are scanned a batch at a
+    time: :class:`_Scan`). The cache holds no rendered text for a build: the files on disk
+    are the copy (an environment whose files were changed on disk is rendered again).
     """
     run = _Run(project, today or dt.date.today(), use_cache=True)
     diagnostics: list[Diagnostic] = []
@@ -174,14 +179,11 @@ def build(
             if not check:
                 run.stage_to = (project.output, writer.staging)
             rows = stack.enter_context(_RowFile(run.base, project.root / cache.FOLDER))
-            names: set[str] = set()  # (only with ``only``)
-            clean: set[str] = set()  # files whose cache entry says they hold no private key
+            found_only: set[str] = set()  # of the names in ``only``, those found
             for item in run.environments(
                 diagnostics, jobs=jobs if jobs is not None else _default_jobs()
             ):
                 rows.add(item.name, item.key, item.row)
-                if item.cached:
-                    clean.add(str(item.path))
                 if progress is not None:
                     progress(item.name)
                 if only and item.name not in only:
@@ -189,18 +191,17 @@ def build(
                     writer.keep_folder(item.name)
                     continue
                 if only:
-                    names.add(item.name)
+                    found_only.add(item.name)
                 changed = writer.add_environment(item.name, item.digests)
                 unstaged = [rel for rel in changed if rel not in item.staged]
                 if unstaged and not check and not any(d.severity == "error" for d in diagnostics):
                     data = item.data if item.data is not None else run.render_again(item)
                     for rel in unstaged:
                         writer.stage(rel, data[rel])
-            diagnostics += private_key_files(project.root, diagnostics, clean)
-            del clean  # 10,000 paths at N = 10,000, not needed at the commit
+            diagnostics += private_key_files(project.root, diagnostics, run.flagged)
             if any(d.severity == "error" for d in diagnostics):
                 raise InputError(diagnostics)
-            unknown = [name for name in only if name not in names]
+            unknown = [name for name in only if name not in found_only]
             if unknown:
                 raise InputError([unknown_name(project.root, name) for name in unknown])
             run.add_catalogue(rows, writer)
@@ -237,7 +238,6 @@ class _Item:
     staged: frozenset[str] = frozenset()  # its files staged in this run (writing.staged_name)
     env: LoadedEnvironment | None = None  # loaded in this run, or (whole runs) from the cache
     files: dict[PurePosixPath, str] | None = None  # its files' texts (whole runs)
-    cached: bool = False  # from the cache (its file held no private key when it was stored)
 
 
 @dataclass
@@ -285,6 +285,7 @@ class _Run:
         # (in the worker that rendered them: the bytes never travel between processes).
         self.stage_to: tuple[Path, Path] | None = None
         self._digests: dict[str, str | None] = {}
+        self.flagged: list[str] = []  # environment files holding a private key (environments)
 
     def jinja_env(self) -> Any:
         from generator import rendering
@@ -297,40 +298,29 @@ class _Run:
     def environments(self, diagnostics: list[Diagnostic], jobs: int = 1) -> Iterator[_Item]:
         """Each valid environment, in name order; diagnostics appended.
 
-        With ``jobs`` > 1 and enough cache misses, the misses are loaded and rendered in that
-        many worker processes; the results come back in name order all the same. The misses
-        are known before any entry is read: keys not stored, entries whose certificate file
-        changed (:meth:`_certificate_changed`) and, for a whole run, entries without the loaded
-        environment and texts. Cache entries are then read 500 at a time as the caller goes
-        (all 10,000 at once were most of a warm build's memory); an entry found stale only
-        then (it cannot be read) is loaded and rendered here."""
-        found = []
-        paths = discover(self.project.root)
-        diagnostics += same_name(paths)
-        for path in paths:
-            data = path.read_bytes()
-            found.append((path, writing.digest(data), cache.hash_parts(self.base, path.name, data)))
-        present = self.store.present([key for _, _, key in found]) if self.store else set()
-        if self.whole and self.store is not None:
-            # A hit needs the loaded environment and texts too (`runbook build` keeps neither):
-            # an entry without them is a miss from the start, for the workers.
-            for suffix in (":env", ":files"):
-                with_part = self.store.present(sorted(key + suffix for key in present))
-                present = {key.removesuffix(suffix) for key in with_part}
-        present -= self._certificate_changed(present)
-        misses = [(path, sha) for path, sha, key in found if key not in present]
-        made = self._make(misses, jobs)
-        for start in range(0, len(found), self.BATCH):
-            batch = found[start : start + self.BATCH]
-            keys = [key for _, _, key in batch if key in present]
-            if self.whole:  # the environments and texts too, in the same few queries
-                keys += [key + suffix for key in keys for suffix in (":env", ":files")]
-            stored = self.store.get_many(keys) if self.store and keys else {}
-            for path, sha, key in batch:
-                if key in present:
-                    hit = self._lookup(key, path, stored.pop(key, None), stored)
-                    if hit is not None:
-                        item, warnings = hit
+        The environment files are scanned (read, hashed, looked up in the cache) a batch at a
+        time, at most ``LOOKAHEAD`` ahead of the caller (:class:`_Scan`), so that what a run
+        holds does not grow with the number of environments. Cache entries are read
+        ``BATCH`` at a time as the caller goes; an entry found stale only then (it cannot be
+        read) is loaded and rendered here. The misses are loaded and rendered here, or, with
+        ``jobs`` > 1 and enough of them ahead, in that many worker processes (:class:`_Maker`);
+        the results come back in name order all the same. The environment files that hold a
+        private key are left in ``self.flagged`` (for :func:`private_key_files`)."""
+        scan = _Scan(self, diagnostics)
+        self.flagged = scan.flagged
+        maker = _Maker(self, scan, jobs)
+        stored: dict[str, Any] = {}
+        asked: set[str] = set()  # the keys of the entries read last (``stored``)
+        try:
+            while scan.ahead or scan.more():
+                name, sha, key, hit = scan.ahead.popleft()
+                path = scan.path(name)
+                if hit:
+                    if key not in asked:
+                        asked, stored = self._read_entries(key, scan)
+                    found = self._lookup(key, path, stored.pop(key, None), stored)
+                    if found is not None:
+                        item, warnings = found
                         if warnings:
                             shown = display_path(path)
                             diagnostics.extend(dataclasses.replace(d, path=shown) for d in warnings)
@@ -338,14 +328,40 @@ class _Run:
                         continue
                     made_one = self._make_here(path, sha)
                 else:
-                    made_one = next(made)
+                    made_one = maker.next()
                 item_made = self._made_item(made_one, path, key, diagnostics)
                 if item_made is not None:
                     yield item_made
-            del batch, stored
-        collections.deque(made, maxlen=0)  # every miss was taken: let the workers finish
+        finally:
+            maker.close()
 
-    BATCH = 500  # cache entries read at a time
+    BATCH = 500  # cache entries read at a time, and environment files scanned at a time
+
+    def _read_entries(self, key: str, scan: _Scan) -> tuple[set[str], dict[str, Any]]:
+        """The stored entries of ``key`` and of the hits that follow it (``BATCH`` in all; for a
+        whole run their environments and texts too): the keys asked for, and what was read."""
+        while len(scan.ahead) < self.BATCH and scan.more():
+            pass
+        keys = [key]
+        keys += itertools.islice((f[2] for f in scan.ahead if f[3]), self.BATCH - 1)
+        asked = set(keys)
+        if self.whole:  # the environments and texts too, in the same few queries
+            keys += [key + suffix for key in keys for suffix in (":env", ":files")]
+        return asked, self.store.get_many(keys) if self.store is not None else {}
+
+    def hits(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` have an entry to use: stored, with their certificate file unchanged
+        (:meth:`_certificate_changed`) and, for a whole run, their environment and texts stored
+        too (``runbook build`` keeps neither). The others are misses from the start, so that
+        they can go to the workers."""
+        if self.store is None:
+            return set()
+        present = self.store.present(keys)
+        if self.whole:
+            for suffix in (":env", ":files"):
+                with_part = self.store.present(sorted(key + suffix for key in present))
+                present = {key.removesuffix(suffix) for key in with_part}
+        return present - self._certificate_changed(present)
 
     def _made_item(
         self, made_one: _Made, path: Path, key: str, diagnostics: list[Diagnostic]
@@ -414,7 +430,7 @@ class _Run:
         # not depend on where the project lies.
         if entry["certificate"] is not None and self._certificate_differs(entry["certificate"]):
             return None
-        item = _Item(entry["name"], path, key, entry["digests"], entry["row"], cached=True)
+        item = _Item(entry["name"], path, key, entry["digests"], entry["row"])
         if self.whole:
             from generator.loading import LoadedEnvironment
 
@@ -446,35 +462,6 @@ class _Run:
             except OSError:
                 self._digests[name] = None
         return self._digests[name] != digest
-
-    def _make(self, paths: list[tuple[Path, str]], jobs: int) -> Iterator[_Made]:
-        """Load and render ``paths`` (with the SHA-256 of the bytes their cache keys were made
-        from), in order: here, or in worker processes when it pays."""
-        if jobs <= 1 or len(paths) < PARALLEL_MIN:
-            for path, sha in paths:
-                yield self._make_here(path, sha)
-            return
-        import concurrent.futures  # here: a build with few misses never needs them
-        import multiprocessing
-
-        chunk = max(16, min(64, len(paths) // (jobs * 8)))
-        batches = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
-        context = multiprocessing.get_context(
-            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        )
-        args = (self.project, self.today, self.compiled, self._wants())
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            # A bounded window of batches in flight: results wait in memory only that long.
-            window = collections.deque(
-                pool.submit(_make_batch, batch, *args)
-                for batch in itertools.islice(batches, 2 * jobs)
-            )
-            while window:
-                results = window.popleft().result()
-                following = next(batches, None)
-                if following is not None:
-                    window.append(pool.submit(_make_batch, following, *args))
-                yield from results
 
     def _wants(self) -> _Wants:
         return _Wants(env=self.whole, data=self.whole or self.stage_to is None, stage=self.stage_to)
@@ -546,29 +533,158 @@ class _Run:
         self.store.close()
 
 
+# Environment files scanned ahead of a run's caller, at most (plus one batch): where the misses
+# among them are found, to go to the workers.
+LOOKAHEAD = 2_000
+
+# An environment file as scanned: its name, the SHA-256 of its bytes, its cache key, and
+# whether its cache entry is to be used (:meth:`_Run.hits`).
+_Found = tuple[str, str, str, bool]
+
+
+class _Scan:
+    """A run's environment files, scanned ahead of it in name order, ``_Run.BATCH`` at a time:
+    each read whole, hashed, its cache key made, and looked up in the cache. Of all the files
+    only their names are held (``sources.file_names``); of the scanned ones, only those that
+    the run has not reached (``ahead``), among which the misses not yet sent to be made
+    (``unsent``)."""
+
+    def __init__(self, run: _Run, diagnostics: list[Diagnostic]) -> None:
+        self.run = run
+        self.folder = run.project.environments
+        self._folder = str(self.folder)
+        # The names are not made paths until they are reached: a path interns its parts (a
+        # name held here interned stays in the interpreter's table of them).
+        self.names = file_names(run.project.root)
+        # Two files of one environment (contoso.yml and contoso.yaml) come together.
+        groups = (list(group) for _, group in itertools.groupby(self.names, key=stem))
+        diagnostics += same_name(
+            self.folder / name for group in groups if len(group) > 1 for name in group
+        )
+        self.scanned = 0
+        self.ahead: collections.deque[_Found] = collections.deque()
+        self.unsent: collections.deque[_Found] = collections.deque()
+        self.flagged: list[str] = []  # the files that hold a private key (private_key_files)
+
+    def more(self) -> bool:
+        """Scan the next batch of files; False when every file was scanned."""
+        names = self.names[self.scanned : self.scanned + self.run.BATCH]
+        if not names:
+            return False
+        self.scanned += len(names)
+        base = self.run.base
+        found = []
+        for name in names:
+            full = os.path.join(self._folder, name)
+            with open(full, "rb") as file:
+                data = file.read()
+            if holds_private_key(data):
+                self.flagged.append(full)
+            found.append((name, writing.digest(data), cache.hash_parts(base, name, data)))
+        hits = self.run.hits([key for _, _, key in found])
+        for name, sha, key in found:
+            scanned = (name, sha, key, key in hits)
+            self.ahead.append(scanned)
+            if key not in hits:
+                self.unsent.append(scanned)
+        return True
+
+    def path(self, name: str) -> Path:
+        """The path of the environment file ``name``."""
+        return Path(os.path.join(self._folder, name))
+
+
+class _Maker:
+    """Loads and renders a run's misses, in the order they were scanned (:class:`_Scan`): in
+    the run's own process, or in ``jobs`` worker processes once ``PARALLEL_MIN`` misses are
+    waiting within ``LOOKAHEAD`` files (starting them costs about a second). The workers get
+    a bounded window of batches, so results wait in memory only that long."""
+
+    def __init__(self, run: _Run, scan: _Scan, jobs: int) -> None:
+        self.run = run
+        self.scan = scan
+        self.jobs = jobs
+        self.pool: Any = None
+        self.chunk = 0
+        self.window: collections.deque[Any] = collections.deque()  # futures of batches
+        self.results: collections.deque[_Made] = collections.deque()
+
+    def next(self) -> _Made:
+        """The made environment of the next miss (the oldest of ``scan.unsent``, or sent)."""
+        if self.results:
+            return self.results.popleft()
+        scan = self.scan
+        if self.pool is None and self.jobs > 1:
+            while len(scan.unsent) < PARALLEL_MIN and len(scan.ahead) < LOOKAHEAD and scan.more():
+                pass
+            if len(scan.unsent) >= PARALLEL_MIN:
+                self._start()
+        if self.pool is None:
+            name, sha, _, _ = scan.unsent.popleft()
+            return self.run._make_here(scan.path(name), sha)
+        self._fill()
+        self.results.extend(self.window.popleft().result())
+        self._fill()
+        return self.results.popleft()
+
+    def _start(self) -> None:
+        import concurrent.futures  # here: a build with few misses never needs them
+        import multiprocessing
+
+        while len(self.scan.ahead) < LOOKAHEAD and self.scan.more():
+            pass  # the misses that are near, for the size of a batch
+        self.chunk = max(16, min(64, len(self.scan.unsent) // (self.jobs * 8)))
+        context = multiprocessing.get_context(
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        self.pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
+        run = self.run
+        self.args = (run.project, run.today, run.compiled, run._wants())
+
+    def _fill(self) -> None:
+        """Send batches of misses until ``2 * jobs`` are in flight (or none is near)."""
+        scan = self.scan
+        while len(self.window) < 2 * self.jobs:
+            while len(scan.unsent) < self.chunk and len(scan.ahead) < LOOKAHEAD and scan.more():
+                pass
+            if not scan.unsent:
+                return
+            sent = [scan.unsent.popleft() for _ in range(min(self.chunk, len(scan.unsent)))]
+            batch = [(scan.path(name), sha) for name, sha, _, _ in sent]
+            self.window.append(self.pool.submit(_make_batch, batch, *self.args))
+
+    def close(self) -> None:
+        """Stop the workers (those still in flight when the run stopped early are cancelled)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
 CERTIFICATE = ":certificate"  # beside an entry: its certificate file's path and digest
 CATALOGUE_DIGEST = ":digest"  # beside the catalogue's key: the SHA-256 of its bytes
 
 
 class _RowFile:
-    """The catalogue's rows (pickled) as environments come, kept in an anonymous temporary file
-    (in ``folder`` when it exists: the project's cache folder) rather than in memory (6 MB at
-    N = 10,000), and the hash of the environments' cache keys that names the finished
-    catalogue in the cache."""
+    """The catalogue's rows (pickled) as environments come, in name order, kept in an anonymous
+    temporary file (in ``folder`` when it exists: the project's cache folder) rather than in
+    memory (6 MB at N = 10,000), with where each ends (8 bytes a row), and the hash of the
+    environments' cache keys that names the finished catalogue in the cache."""
 
     def __init__(self, base: str, folder: Path) -> None:
         self.folder = folder if folder.is_dir() else None
         with _temporary_file_errors():
             self._file = tempfile.TemporaryFile(dir=self.folder)
-        self._where: list[tuple[str, int, int]] = []  # (name, offset, length)
-        self._end = 0
+        self._ends = array.array("q", [0])  # row i is the bytes from _ends[i] to _ends[i + 1]
+        self._last = ""
         self._key = cache.PartsHash(base, "catalogue")
 
     def add(self, name: str, key: str, row: bytes) -> None:
+        if name < self._last:
+            raise ValueError(f"catalogue rows out of name order: {name!r} after {self._last!r}")
+        self._last = name
         with _temporary_file_errors():
             self._file.write(row)
-        self._where.append((name, self._end, len(row)))
-        self._end += len(row)
+        self._ends.append(self._ends[-1] + len(row))
         self._key.update(key)
 
     def key(self) -> str:
@@ -578,7 +694,7 @@ class _RowFile:
     def in_name_order(self) -> _Rows:
         with _temporary_file_errors():
             self._file.flush()
-        return _Rows(self._file.fileno(), sorted(self._where))
+        return _Rows(self._file.fileno(), self._ends, range(len(self._ends) - 1))
 
     def close(self) -> None:
         self._file.close()
@@ -603,12 +719,13 @@ class _Rows(Sequence[Any]):
     """The catalogue's rows, each read and unpickled when the template reaches it: the
     catalogue of 10,000 environments never holds 10,000 rows at once."""
 
-    def __init__(self, fd: int, where: list[tuple[str, int, int]]) -> None:
+    def __init__(self, fd: int, ends: array.array[int], which: range) -> None:
         self._fd = fd
-        self._where = where
+        self._ends = ends
+        self._which = which  # the rows of this sequence (a slice of them)
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._which)
 
     @typing.overload
     def __getitem__(self, index: int) -> Any: ...
@@ -616,9 +733,10 @@ class _Rows(Sequence[Any]):
     def __getitem__(self, index: slice) -> Sequence[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return _Rows(self._fd, self._where[index])
-        _name, offset, length = self._where[index]
-        return pickle.loads(os.pread(self._fd, length, offset))
+            return _Rows(self._fd, self._ends, self._which[index])
+        row = self._which[index]
+        start = self._ends[row]
+        return pickle.loads(os.pread(self._fd, self._ends[row + 1] - start, start))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ build whose environments all come from the cache starts fast)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from generator import certificates
@@ -28,18 +28,31 @@ def display_path(path: Path) -> str:
 
 
 def discover(project: Path) -> list[Path]:
-    """The environment files of a project, in name order."""
+    """The environment files of a project, in name order (see :func:`file_names`)."""
     folder = project / "environments"
+    return [folder / name for name in file_names(project)]
+
+
+def file_names(project: Path) -> list[str]:
+    """The names of a project's environment files, in the order of the environments' names
+    (the file name without its suffix: ``a`` before ``a-b``, where ``a-b.yml`` sorts before
+    ``a.yml``), so that two files of one environment come together (:func:`same_name`)."""
     try:
-        with os.scandir(folder) as entries:
-            names = sorted(
+        with os.scandir(project / "environments") as entries:
+            names = [
                 entry.name
                 for entry in entries
                 if os.path.splitext(entry.name)[1] in SUFFIXES and entry.is_file()
-            )
+            ]
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [folder / name for name in names]
+    names.sort(key=lambda name: (stem(name), name))
+    return names
+
+
+def stem(name: str) -> str:
+    """An environment file's name without its suffix: the environment's name."""
+    return name.rpartition(".")[0] or name
 
 
 def same_name(paths: Iterable[Path]) -> list[Diagnostic]:
@@ -49,18 +62,17 @@ def same_name(paths: Iterable[Path]) -> list[Diagnostic]:
     first: dict[str, Path] = {}
     same: dict[str, list[Path]] = {}
     for path in paths:  # names alone first: this runs in every build (10,000 files)
-        name = path.name
-        stem = name.rpartition(".")[0] or name
-        seen = first.setdefault(stem, path)
+        name = stem(path.name)
+        seen = first.setdefault(name, path)
         if seen is not path:
-            same.setdefault(stem, [seen]).append(path)
+            same.setdefault(name, [seen]).append(path)
     found = []
-    for stem, group in same.items():
+    for name, group in same.items():
         for path in group:
             others = [o.name for o in group if o is not path and o.parent == path.parent]
             if others:
                 message = (
-                    f"{' and '.join(others)} is environment {stem!r} too: keep one file per "
+                    f"{' and '.join(others)} is environment {name!r} too: keep one file per "
                     "environment (delete or rename the other)"
                 )
                 found.append(Diagnostic(display_path(path), 1, 1, message))
@@ -88,29 +100,33 @@ SCAN_BYTES = 10_000_000
 
 
 def private_key_files(
-    project: Path, already: Iterable[Diagnostic] = (), clean: Collection[str] = ()
+    project: Path, already: Iterable[Diagnostic] = (), flagged: Collection[str] | None = None
 ) -> list[Diagnostic]:
     """An error for every file under ``environments/`` that holds a private key, except
-    files that ``already`` reports a private key for (a key pasted into a YAML value) and
-    the files named in ``clean`` (their bytes were scanned before: the cache says so).
+    files that ``already`` reports a private key for (a key pasted into a YAML value).
 
-    Links that lead out of the project are not followed (nothing outside is read).
+    With ``flagged``, the caller has scanned the environment files (a build reads each one
+    whole to hash it): of those, only the ones named in ``flagged`` (as found by
+    :func:`holds_private_key`) are read again here, for the message.
+
+    Links that lead out of the project are not followed (nothing outside is read). The
+    folders are walked as they are listed: 10,000 environment files are never a list here.
     """
     reported = {d.path for d in already if d.code == "private-key"}
     folder = project / "environments"
     root = os.path.realpath(project)
     if not folder.is_dir() or not _inside(os.path.realpath(folder), root):
         return []
-    candidates = []
-    for top, _dirs, files in os.walk(folder):  # links to folders are not entered
-        for name in files:
-            full = os.path.join(top, name)
-            if full in clean or not os.path.isfile(full):  # a FIFO would block a read
-                continue
-            if not os.path.islink(full) or _inside(os.path.realpath(full), root):
-                candidates.append(full)
     found = []
-    for path in map(Path, sorted(candidates)):
+    for full, top in _files(str(folder)):
+        if flagged is not None and top and os.path.splitext(full)[1] in SUFFIXES:
+            if full not in flagged:
+                continue
+        if not os.path.isfile(full):  # a FIFO would block a read
+            continue
+        if os.path.islink(full) and not _inside(os.path.realpath(full), root):
+            continue
+        path = Path(full)
         try:
             with path.open("rb") as stream:
                 data = stream.read(SCAN_BYTES)
@@ -131,7 +147,34 @@ def private_key_files(
                     code="private-key",
                 )
             )
-    return found
+    return sorted(found)
+
+
+def holds_private_key(data: bytes) -> bool:
+    """Whether an environment file's bytes hold a private key (for ``flagged`` above)."""
+    return certificates.holds_private_key(data[:SCAN_BYTES])
+
+
+def _files(folder: str) -> Iterator[tuple[str, bool]]:
+    """(path, whether it lies in ``folder`` itself) of every entry below ``folder`` that is not
+    a folder, as ``os.scandir`` lists them; links to folders are not entered (as os.walk)."""
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    below = []
+    with entries:
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                below.append(entry.path)
+            else:
+                yield entry.path, True
+    for sub in sorted(below):
+        yield from ((path, False) for path, _ in _files(sub))
 
 
 def _inside(real: str, root: str) -> bool:

@@ -22,7 +22,7 @@ import pytest
 from conftest import REPO, TODAY, git, snapshot
 
 from generator import cache, writing
-from generator.errors import OutputError
+from generator.errors import Diagnostic, OutputError
 from generator.project import Project, build, generate
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -630,6 +630,50 @@ def test_a_changed_certificate_makes_its_environments_misses_for_the_workers(
     _assert_fresh(root)
 
 
+def test_environments_are_scanned_a_batch_at_a_time_no_further_than_the_lookahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run holds the environment files it scanned ahead of itself only up to LOOKAHEAD
+    (plus one batch), whatever their number. Misses too few within that reach are loaded and
+    rendered in the run's own process; once PARALLEL_MIN of them are within reach, they and
+    every later miss go to the workers. Either way, the docs equal a fresh render."""
+    from generator import project as project_module
+
+    root, here = _built_with_workers(tmp_path, monkeypatch)  # workers from 4, batches of 7
+    monkeypatch.setattr(project_module, "LOOKAHEAD", 10)
+    most: list[int] = []
+    more = project_module._Scan.more
+    monkeypatch.setattr(
+        project_module._Scan,
+        "more",
+        lambda scan: more(scan) or most.append(len(scan.ahead)) or False,
+    )
+    made: list[str] = []  # loaded and rendered in the run, here or in the workers
+    made_item = project_module._Run._made_item
+    monkeypatch.setattr(
+        project_module._Run,
+        "_made_item",
+        lambda run, one, *args: made.append(one.name) or made_item(run, one, *args),
+    )
+    names = [envgen.environment_name(i) for i in range(1, 41)]
+    for i in (1, 20, 39):  # far apart: one at a time within reach
+        path = root / "environments" / f"{names[i - 1]}.yml"
+        path.write_text(envgen.environment_yaml(i, title_suffix=" (sparse)"), "utf-8")
+    build(Project(root), jobs=2)
+    assert here == made == [names[0], names[19], names[38]]
+    assert most and max(most) <= 10 + 7
+    _assert_fresh(root)
+
+    here.clear(), made.clear(), most.clear()
+    for i in range(15, 31):  # together: the workers
+        path = root / "environments" / f"{names[i - 1]}.yml"
+        path.write_text(envgen.environment_yaml(i, title_suffix=" (dense)"), "utf-8")
+    build(Project(root), jobs=2)
+    assert here == [] and made == names[14:30]
+    assert max(most) <= 10 + 7
+    _assert_fresh(root)
+
+
 def test_the_plugin_renders_in_workers_what_runbook_build_left_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -873,6 +917,50 @@ def test_paths_past_the_spill_limit_are_read_back_from_their_file(
     report, _ = build(Project(root))
     on_disk = sorted(rel for rel in snapshot(root / OUT) if rel != writing.MANIFEST)
     assert len(on_disk) > 3 and sorted(report.written.rels) == on_disk
+
+
+def test_environment_files_come_in_the_order_of_their_names(tmp_path: Path) -> None:
+    """Environments come in name order (the file name without its suffix), which is not the
+    order of the file names ("-" sorts before "."), so that the catalogue's rows need no
+    sorting and two files of one environment come together, with a file between them by
+    file name (contoso.yb.yml) or not."""
+    from generator import sources
+
+    folder = tmp_path / "environments"
+    folder.mkdir()
+    for name in ("contoso.yml", "a-b.yml", "contoso.yb.yml", "b.yaml", "contoso.yaml", "a.yml"):
+        (folder / name).write_text("title: x\n", "utf-8")
+    (folder / "notes.txt").write_text("not an environment", "utf-8")
+    (folder / "folder.yml").mkdir()
+    names = ["a.yml", "a-b.yml", "b.yaml", "contoso.yaml", "contoso.yml", "contoso.yb.yml"]
+    assert sources.file_names(tmp_path) == names
+    assert sources.discover(tmp_path) == [folder / name for name in names]
+    from generator import project as project_module
+
+    diagnostics: list[Diagnostic] = []
+    scan = project_module._Scan(
+        project_module._Run(Project(tmp_path), TODAY, use_cache=False), diagnostics
+    )
+    assert scan.names == names
+    assert sorted((Path(d.path).name, d.message.split(" is ")[0]) for d in diagnostics) == [
+        ("contoso.yaml", "contoso.yml"),
+        ("contoso.yml", "contoso.yaml"),
+    ]
+
+
+def test_catalogue_rows_out_of_name_order_are_refused(tmp_path: Path) -> None:
+    """The catalogue's rows are read back in the order they came (8 bytes each held): a row
+    out of name order is a bug, not a silently misordered catalogue."""
+    from generator import project as project_module
+
+    with project_module._RowFile("base", tmp_path) as rows:
+        rows.add("a", "k1", pickle.dumps("A"))
+        rows.add("b", "k2", pickle.dumps("B"))
+        rows.add("b", "k3", pickle.dumps("B2"))
+        assert list(rows.in_name_order()) == ["A", "B", "B2"]
+        assert list(rows.in_name_order()[1:]) == ["B", "B2"]
+        with pytest.raises(ValueError, match="out of name order"):
+            rows.add("a-b", "k4", pickle.dumps("AB"))
 
 
 def test_a_pending_manifest_lists_what_chainmap_would(
