@@ -344,9 +344,17 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio (a) runbook build / floor at N={big}: cold {cold:.2f}x ({verdict(cold, 1.5)}, target <= 1.5x), "
         f"nothing changed {warm:.2f}x ({verdict(warm, 1.5)})"
     )
+    ordered = sorted(render_sizes)
     for figure in ("cold", "warm", "edit"):
-        mems = ", ".join(f"N={n}: {rendering[n][figure].peak_mb:.0f} MB" for n in render_sizes)
-        print(f"ratio (a) memory of runbook build ({figure}) by N: {mems}")
+        mems = ", ".join(f"N={n}: {rendering[n][figure].peak_mb:.0f} MB" for n in ordered)
+        line = f"ratio (a) memory of runbook build ({figure}) by N: {mems}"
+        if len(ordered) > 1:  # what each environment adds, between the two largest N
+            low, high = ordered[-2], ordered[-1]
+            grown = rendering[high][figure].peak_mb - rendering[low][figure].peak_mb
+            line += (
+                f"; N={low} to {high}: {grown * 2**20 / (high - low):+.0f} bytes per environment"
+            )
+        print(line)
     for n in sizes:
         s = site[n]
         b = s["plugin"].seconds / s["prerendered"].seconds
