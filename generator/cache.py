@@ -297,17 +297,12 @@ class Cache:
             self.flush()
         self._used = []
 
-    def prune(self, keep: Iterable[str] | None = None) -> int:
-        """Remove entries not in ``keep`` (default: the keys used since this object was made),
-        commit, and return how many were removed. A record keyed ``KEY:part`` belongs to the
+    def prune(self) -> int:
+        """Remove the entries not used since this object was made, commit, and return how
+        many were removed. A record keyed ``KEY:part`` belongs to the
         entry ``KEY`` and is kept with it (the mkdocs plugin keeps an environment's texts so;
         ``runbook build``, which does not read them, must not drop them). Nothing is removed
         when a used key could not be recorded (a database error)."""
-        if keep is not None:
-            self._used = [(key,) for key in keep]
-            if self._db is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("DELETE FROM used")
         self._record_used()
         self.flush()
         if self._db is None or self._used_lost:

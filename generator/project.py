@@ -340,10 +340,9 @@ class _Run:
     def _read_entries(self, key: str, scan: _Scan) -> tuple[set[str], dict[str, Any]]:
         """The stored entries of ``key`` and of the hits that follow it (``BATCH`` in all; for a
         whole run their environments and texts too): the keys asked for, and what was read."""
-        while len(scan.ahead) < self.BATCH and scan.more():
-            pass
+        scan.reach(files=self.BATCH)
         keys = [key]
-        keys += itertools.islice((f[2] for f in scan.ahead if f[3]), self.BATCH - 1)
+        keys += itertools.islice((f.key for f in scan.ahead if f.hit), self.BATCH - 1)
         asked = set(keys)
         if self.whole:  # the environments and texts too, in the same few queries
             keys += [key + suffix for key in keys for suffix in (":env", ":files")]
@@ -537,9 +536,14 @@ class _Run:
 # among them are found, to go to the workers.
 LOOKAHEAD = 2_000
 
-# An environment file as scanned: its name, the SHA-256 of its bytes, its cache key, and
-# whether its cache entry is to be used (:meth:`_Run.hits`).
-_Found = tuple[str, str, str, bool]
+
+class _Found(typing.NamedTuple):
+    """An environment file as scanned."""
+
+    name: str
+    sha: str  # the SHA-256 of its bytes
+    key: str  # its cache key
+    hit: bool  # whether its cache entry is to be used (:meth:`_Run.hits`)
 
 
 class _Scan:
@@ -592,11 +596,22 @@ class _Scan:
             found.append((name, writing.digest(data), cache.hash_parts(base, name, data)))
         hits = self.run.hits([key for _, _, key in found])
         for name, sha, key in found:
-            scanned = (name, sha, key, key in hits)
+            scanned = _Found(name, sha, key, key in hits)
             self.ahead.append(scanned)
-            if key not in hits:
+            if not scanned.hit:
                 self.unsent.append(scanned)
         return True
+
+    def reach(self, *, files: int | None = None, misses: int | None = None) -> None:
+        """Scan on until ``files`` are ahead (default and at most: ``LOOKAHEAD``), or, with
+        ``misses``, until that many misses are waiting to be sent, or every file is scanned."""
+        files = LOOKAHEAD if files is None else min(files, LOOKAHEAD)
+        while (
+            len(self.ahead) < files
+            and (misses is None or len(self.unsent) < misses)
+            and self.more()
+        ):
+            pass
 
     def path(self, name: str) -> Path:
         """The path of the environment file ``name``."""
@@ -624,13 +639,12 @@ class _Maker:
             return self.results.popleft()
         scan = self.scan
         if self.pool is None and self.jobs > 1:
-            while len(scan.unsent) < PARALLEL_MIN and len(scan.ahead) < LOOKAHEAD and scan.more():
-                pass
+            scan.reach(misses=PARALLEL_MIN)
             if len(scan.unsent) >= PARALLEL_MIN:
                 self._start()
         if self.pool is None:
-            name, sha, _, _ = scan.unsent.popleft()
-            return self.run._make_here(scan.path(name), sha)
+            miss = scan.unsent.popleft()
+            return self.run._make_here(scan.path(miss.name), miss.sha)
         self._fill()
         self.results.extend(self.window.popleft().result())
         self._fill()
@@ -640,8 +654,7 @@ class _Maker:
         import concurrent.futures  # here: a build with few misses never needs them
         import multiprocessing
 
-        while len(self.scan.ahead) < LOOKAHEAD and self.scan.more():
-            pass  # the misses that are near, for the size of a batch
+        self.scan.reach()  # the misses that are near, for the size of a batch
         self.chunk = max(16, min(64, len(self.scan.unsent) // (self.jobs * 8)))
         context = multiprocessing.get_context(
             "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -654,12 +667,11 @@ class _Maker:
         """Send batches of misses until ``2 * jobs`` are in flight (or none is near)."""
         scan = self.scan
         while len(self.window) < 2 * self.jobs:
-            while len(scan.unsent) < self.chunk and len(scan.ahead) < LOOKAHEAD and scan.more():
-                pass
+            scan.reach(misses=self.chunk)
             if not scan.unsent:
                 return
             sent = [scan.unsent.popleft() for _ in range(min(self.chunk, len(scan.unsent)))]
-            batch = [(scan.path(name), sha) for name, sha, _, _ in sent]
+            batch = [(scan.path(miss.name), miss.sha) for miss in sent]
             self.window.append(self.pool.submit(_make_batch, batch, *self.args))
 
     def close(self) -> None:
