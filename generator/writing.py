@@ -515,13 +515,17 @@ class Writer:
                     _fsync(staged_name(self.staging, rel))
             else:
                 _sync_file_system(self.out_dir)
+            # Strings, not paths: a cold build at N = 10,000 moves 70,000 files, and making two
+            # Path objects for each cost about as much as the renames themselves.
+            out_dir, staging = os.fspath(self.out_dir), os.fspath(self.staging)
             made = None  # the folder made last (the paths come in order)
             for rel in changed.strings():
-                target = self.out_dir / rel
-                if target.parent != made:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    made = target.parent
-                _move_into_place(Path(staged_name(self.staging, rel)), target)
+                target = os.path.join(out_dir, rel)
+                folder = os.path.dirname(target)
+                if folder != made:
+                    os.makedirs(folder, exist_ok=True)
+                    made = folder
+                _move_into_place(staged_name(staging, rel), target)
             for rel in removed.strings():
                 (self.out_dir / rel).unlink(missing_ok=True)
                 _remove_empty_parents((self.out_dir / rel).parent, self.out_dir)
@@ -829,13 +833,13 @@ def _settled(st: os.stat_result) -> bool:
     return latest < time.time_ns() - max(SETTLED_NS, 2 * tick + tick // 4)
 
 
-def _move_into_place(staged: Path, target: Path) -> None:
+def _move_into_place(staged: str, target: str) -> None:
     try:
         os.replace(staged, target)
     except OSError as exc:
         if exc.errno != errno.EXDEV:  # EXDEV: the cache is on another file system than docs/
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-        write_atomic(target, staged.read_bytes())
+        write_atomic(Path(target), Path(staged).read_bytes())
 
 
 def write_atomic(target: Path, data: bytes | Iterable[bytes]) -> None:

@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
@@ -721,6 +722,33 @@ def _assert_fresh(root: Path) -> None:
     }
     on_disk = snapshot(root / OUT)
     assert fresh == {rel: data for rel, data in on_disk.items() if rel != writing.MANIFEST}
+
+
+def test_a_cache_on_another_file_system_is_copied_from(
+    tmp_path: Path, project: Path, request: pytest.FixtureRequest
+) -> None:
+    """With ``.cache`` on another file system than ``docs/`` (a tmpfs here), a staged file
+    cannot be renamed into place (EXDEV): it is copied beside its target and renamed there,
+    for the files of a cold build and of an edit alike."""
+    other = Path("/dev/shm")
+    assert other.is_dir() and other.stat().st_dev != tmp_path.stat().st_dev, (
+        "this test needs /dev/shm on a file system of its own"
+    )
+    cache_folder = Path(tempfile.mkdtemp(prefix="runbook-cache-", dir=other))
+    request.addfinalizer(lambda: shutil.rmtree(cache_folder, ignore_errors=True))
+    (project / ".cache").symlink_to(cache_folder, target_is_directory=True)
+    shutil.rmtree(project / OUT)  # the committed docs: every file is written
+    report, _ = build(Project(project), today=TODAY)
+    assert len(report.written) == report.unchanged + len(report.written) > 20
+    _assert_fresh(project)
+    contoso = project / "environments" / "contoso.yml"
+    contoso.write_text(
+        contoso.read_text("utf-8").replace("Redmond production pool", "Redmond pool"), "utf-8"
+    )
+    report, _ = build(Project(project), today=TODAY)
+    assert {str(p).split("/")[0] for p in report.written} >= {"contoso"}
+    _assert_fresh(project)
+    assert not list((project / OUT).rglob("*.tmp"))
 
 
 def test_a_moved_project_or_one_named_another_way_keeps_its_cache(
