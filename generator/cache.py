@@ -107,8 +107,9 @@ def _dist_info_versions() -> dict[str, str]:
         except OSError:
             continue
         for name in names:
-            if name.endswith(".dist-info") and name.count("-") == 1:
-                project, version = name[: -len(".dist-info")].split("-")
+            stem = name.removesuffix(".dist-info")
+            if stem != name and stem.count("-") == 1:
+                project, version = stem.split("-")
                 versions.setdefault(_normalized(project), version)
     return versions
 

@@ -1043,6 +1043,42 @@ def test_installed_versions_are_those_importlib_metadata_gives() -> None:
     for name in sorted(names):
         assert cache.installed_version(name) == importlib.metadata.version(name), name
     assert cache.installed_version("no-such-distribution-here") is None
+    # ...and from the folder names, not from importlib.metadata (which a bug in reading
+    # the names had made the answer every time, in silence)
+    from_names = cache._dist_info_versions()
+    for dist in cache._DISTRIBUTIONS:
+        assert from_names[cache._normalized(dist)] == importlib.metadata.version(dist), dist
+
+
+def test_a_build_with_nothing_to_do_imports_no_loader_and_no_metadata_reader(
+    project: Path,
+) -> None:
+    """What a new process pays before a build that changes nothing: not pydantic, Jinja or
+    YAML (nothing is loaded or rendered), nor importlib.metadata (library versions come
+    from folder names)."""
+    script = (
+        "import sys\n"
+        "from generator.cli import main\n"
+        "try:\n"
+        "    main(['build', '--project', sys.argv[1]])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = ('pydantic', 'jinja2', 'yaml', 'importlib.metadata')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script, str(project)],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        for _ in range(2)  # the first renders (today's date is in the cache key)
+    ]
+    assert runs[0].stdout.splitlines()[-1] != "[]"  # the check sees imports when there are
+    assert runs[1].stdout.splitlines()[-1] == "[]", runs[1].stderr
 
 
 def test_the_catalogue_lists_environments_in_name_order_whatever_the_file_order(
