@@ -50,8 +50,6 @@ from __future__ import annotations
 
 import array
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import hashlib
@@ -886,11 +884,22 @@ def _fsync(name: str) -> None:
         os.close(fd)
 
 
+def _syncfs() -> typing.Any:
+    """The C library's ``syncfs`` (None where there is none). The C library is linked into the
+    interpreter, so its symbols are found without searching for the library (which ran a
+    program); ctypes is imported here, as most builds sync a few files one by one."""
+    import ctypes
+
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    except OSError:
+        return None
+
+
 def _sync_file_system(folder: Path) -> None:
     """Flush the file system that holds ``folder`` (syncfs), so renames never expose empty
     files after a power loss; falls back to sync() where syncfs is unavailable."""
-    libc_name = ctypes.util.find_library("c")
-    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+    syncfs = _syncfs()
     if syncfs is None:
         os.sync()
         return

@@ -724,6 +724,20 @@ def _assert_fresh(root: Path) -> None:
     assert fresh == {rel: data for rel, data in on_disk.items() if rel != writing.MANIFEST}
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="syncfs is Linux's")
+def test_many_changed_files_are_synced_with_the_c_librarys_syncfs(tmp_path: Path) -> None:
+    """A build that changes more than FSYNC_EACH files syncs the file system once: the C
+    library's syncfs, found in the interpreter's own symbols (not os.sync for every disk)."""
+    syncfs = writing._syncfs()
+    assert syncfs is not None
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        assert syncfs(fd) == 0
+    finally:
+        os.close(fd)
+    writing._sync_file_system(tmp_path)
+
+
 def test_a_cache_on_another_file_system_is_copied_from(
     tmp_path: Path, project: Path, request: pytest.FixtureRequest
 ) -> None:
