@@ -604,7 +604,21 @@ class Writer:
         return found
 
     def _flush(self) -> None:
-        """Move the rows held in memory into the index."""
+        """Move the rows held in memory into the index (in one transaction: the index is in
+        autocommit mode, where each row of an ``executemany`` was a transaction of its own,
+        appending its pages to the write-ahead log again)."""
+        if self._db.in_transaction:
+            self._flush_rows()
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._flush_rows()
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _flush_rows(self) -> None:
         if self._changes:
             self._db.executemany(
                 "INSERT OR REPLACE INTO changes VALUES (?, ?, ?, ?)", self._changes
