@@ -59,6 +59,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import struct
 import tempfile
 import time
@@ -655,28 +656,47 @@ class Writer:
     def _check_links(self, listed: Iterable[str], made: Iterable[str]) -> None:
         """Refuse a symbolic link among the folders below the output folder that a file
         ``listed`` in the manifest (to be removed or kept) or ``made`` by this build is in (a
-        file written or removed there could be anywhere). Each comes in path order: the
-        folders seen are those below the current environment's."""
-        seen: set[str] = set()
+        file written or removed there could be anywhere), and a file where a folder of one
+        ``made`` goes (found here, it stops the build before any file is written, not half-way
+        through moving them). Each comes in path order: the folders seen are those below the
+        current environment's."""
+        seen: set[tuple[str, bool]] = set()
         top = None
-        for rel in itertools.chain(listed, made):
+        for rel, making in itertools.chain(
+            zip(listed, itertools.repeat(False)), zip(made, itertools.repeat(True))
+        ):
             folder = rel.rpartition("/")[0]
             if folder.partition("/")[0] != top:
                 seen.clear()
                 top = folder.partition("/")[0]
-            if not folder or folder in seen:
+            if not folder or (folder, making) in seen:
                 continue
             parts = folder.split("/")
             for depth in range(1, len(parts) + 1):
                 below = "/".join(parts[:depth])
-                if below not in seen:
-                    seen.add(below)
-                    if os.path.islink(self._prefix + below):
-                        raise OutputError(
-                            f"{self.out_dir / below}: is a symbolic link; runbook writes and "
-                            f"removes files only in real folders below {self.out_dir} "
-                            "(replace the link with a folder)"
-                        )
+                if (below, making) in seen:
+                    continue
+                seen.add((below, making))
+                try:
+                    mode = os.lstat(self._prefix + below).st_mode
+                except (FileNotFoundError, NotADirectoryError):
+                    break  # made by the build, as are the folders below it
+                except OSError as exc:
+                    raise OutputError(
+                        f"{self.out_dir / below}: cannot read: {exc.strerror}"
+                    ) from None
+                if stat.S_ISLNK(mode):
+                    raise OutputError(
+                        f"{self.out_dir / below}: is a symbolic link; runbook writes and "
+                        f"removes files only in real folders below {self.out_dir} "
+                        "(replace the link with a folder)"
+                    )
+                if making and not stat.S_ISDIR(mode):
+                    raise OutputError(
+                        f"{self.out_dir / below}: is a file where runbook makes a folder (for "
+                        f"{rel}); move the file away: runbook never overwrites a file it did "
+                        "not make"
+                    )
 
     def abandon(self) -> None:
         """Drop what was staged (an invalid file turned up): the docs stay as they were."""

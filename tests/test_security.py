@@ -4,6 +4,7 @@ where the tool writes."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,6 +180,28 @@ def test_a_symbolic_link_among_the_generated_folders_is_refused(
         )
         assert _outside_the_cache(project) == before
         assert snapshot(elsewhere) == outside
+
+
+def test_a_file_where_an_environments_folder_goes_stops_the_build_before_any_write(
+    project: Path,
+) -> None:
+    """A hand-made file named like an environment's folder: the build cannot make the folder,
+    and says so before it writes anything (it used to stop half-way through moving the files,
+    with a traceback). The docs stay as they were and the file is untouched."""
+    out = project / "docs" / "environments"
+    assert CliRunner().invoke(main, ["build", "--project", str(project)]).exit_code == 0
+    shutil.rmtree(out / "fabrikam")
+    (out / "fabrikam").write_text("notes of my own\n", "utf-8")
+    path = project / "environments" / "contoso.yml"  # before fabrikam: its files come first
+    path.write_text(path.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
+    before = _outside_the_cache(project)
+    result = CliRunner().invoke(main, ["build", "--project", str(project)])
+    assert result.exit_code == 1, result.stderr
+    assert f"{out / 'fabrikam'}: is a file where runbook makes a folder (for fabrikam/" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert _outside_the_cache(project) == before
 
 
 def _outside_the_cache(project: Path) -> dict[str, bytes]:
