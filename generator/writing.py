@@ -268,13 +268,25 @@ def _strings(mapping: dict[object, object]) -> dict[str, str]:
 @contextlib.contextmanager
 def locked(lock_file: Path) -> Iterator[None]:
     """Hold a build lock (the file ``lock_file``): two builds at once wait for each other."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a") as handle:
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_file.open("a")
+    except OSError as exc:
+        raise OutputError(_cache_unusable(lock_file, exc)) from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _cache_unusable(path: Path, exc: OSError) -> str:
+    """Why a build cannot make ``path`` in the cache folder, and what to do."""
+    return (
+        f"{path}: cannot be made ({exc.strerror or exc}); a build keeps its lock and the files "
+        f"it stages under {path.parent}, which must be a folder it can write"
+    )
 
 
 # A recorded file state: SHA-256 (32 bytes) + size, mtime_ns, ctime_ns, inode (8 bytes each).
@@ -335,7 +347,10 @@ class Writer:
         self._ahead: dict[str, list[_Row]] = {}
         if not dry_run:
             shutil.rmtree(staging, ignore_errors=True)  # a killed build's leftovers
-            staging.mkdir(parents=True, exist_ok=True)
+            try:
+                staging.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(_cache_unusable(staging, exc)) from None
 
     def add_environment(self, folder: str, digests: Mapping[str, str]) -> list[str]:
         """Record every file of ``folder`` (an environment's, below ``out_dir``) with the digest

@@ -724,6 +724,32 @@ def _assert_fresh(root: Path) -> None:
     assert fresh == {rel: data for rel, data in on_disk.items() if rel != writing.MANIFEST}
 
 
+def test_a_cache_folder_that_cannot_be_made_fails_a_build_cleanly_and_a_check_runs(
+    project: Path,
+) -> None:
+    """``.cache`` is a file (or a folder nobody may write): a check still runs, with its index
+    in memory and no render cache, and sees what is stale; a build stops before writing, with
+    a message naming the lock file and no traceback, and the docs stay as they were."""
+    (project / ".cache").write_text("not a folder\n", "utf-8")
+    checked = _run_ok(_runbook(project, "--check"))
+    assert "generated docs are up to date" in checked
+    contoso = project / "environments" / "contoso.yml"
+    contoso.write_text(
+        contoso.read_text("utf-8").replace("Redmond production pool", "Redmond pool"), "utf-8"
+    )
+    before = snapshot(project / "docs")
+    check = _runbook(project, "--check")
+    _out, err = check.communicate(timeout=300)
+    assert check.returncode == 1 and f"stale: {project / OUT / 'contoso'}" in err.decode()
+    failed = _runbook(project)
+    _out, err = failed.communicate(timeout=300)
+    assert failed.returncode == 1, err.decode()
+    lock = project / ".cache" / "runbook" / "build.lock"
+    assert f"error: {lock}: cannot be made (Not a directory)" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert snapshot(project / "docs") == before
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="syncfs is Linux's")
 def test_many_changed_files_are_synced_with_the_c_librarys_syncfs(tmp_path: Path) -> None:
     """A build that changes more than FSYNC_EACH files syncs the file system once: the C
