@@ -483,7 +483,9 @@ class Writer:
             gone.append((rel, known, pending, state))
         gone.sort()
         # Before any file is written or removed: the folders a file goes into or leaves.
-        self._check_links([rel for rel, *_ in gone] + [rel for rel, *_ in kept], changed.strings())
+        self._check_folders(
+            [rel for rel, *_ in gone] + [rel for rel, *_ in kept], changed.strings()
+        )
         removed = report.removed
         for rel, known, pending, state in gone:
             current = self._current_digest(rel, state)
@@ -668,50 +670,52 @@ class Writer:
                 f"checkout -- {manifest}`), or delete it"
             )
 
-    def _check_links(self, listed: Iterable[str], made: Iterable[str]) -> None:
+    def _check_folders(self, listed: Iterable[str], made: Iterable[str]) -> None:
         """Refuse a symbolic link among the folders below the output folder that a file
         ``listed`` in the manifest (to be removed or kept) or ``made`` by this build is in (a
         file written or removed there could be anywhere), and a file where a folder of one
         ``made`` goes (found here, it stops the build before any file is written, not half-way
         through moving them). Each comes in path order: the folders seen are those below the
         current environment's."""
-        seen: set[tuple[str, bool]] = set()
-        top = None
-        for rel, making in itertools.chain(
-            zip(listed, itertools.repeat(False)), zip(made, itertools.repeat(True))
-        ):
-            folder = rel.rpartition("/")[0]
-            if folder.partition("/")[0] != top:
-                seen.clear()
-                top = folder.partition("/")[0]
-            if not folder or (folder, making) in seen:
-                continue
-            parts = folder.split("/")
-            for depth in range(1, len(parts) + 1):
-                below = "/".join(parts[:depth])
-                if (below, making) in seen:
+        for rels, making in ((listed, False), (made, True)):
+            seen: set[str] = set()
+            top = None
+            for rel in rels:
+                folder = rel.rpartition("/")[0]
+                if folder.partition("/")[0] != top:
+                    seen.clear()
+                    top = folder.partition("/")[0]
+                if not folder or folder in seen:
                     continue
-                seen.add((below, making))
-                try:
-                    mode = os.lstat(self._prefix + below).st_mode
-                except (FileNotFoundError, NotADirectoryError):
-                    break  # made by the build, as are the folders below it
-                except OSError as exc:
-                    raise OutputError(
-                        f"{self.out_dir / below}: cannot read: {exc.strerror}"
-                    ) from None
-                if stat.S_ISLNK(mode):
-                    raise OutputError(
-                        f"{self.out_dir / below}: is a symbolic link; runbook writes and "
-                        f"removes files only in real folders below {self.out_dir} "
-                        "(replace the link with a folder)"
-                    )
-                if making and not stat.S_ISDIR(mode):
-                    raise OutputError(
-                        f"{self.out_dir / below}: is a file where runbook makes a folder (for "
-                        f"{rel}); move the file away: runbook never overwrites a file it did "
-                        "not make"
-                    )
+                self._check_path(folder, seen, making, rel)
+
+    def _check_path(self, folder: str, seen: set[str], making: bool, rel: str) -> None:
+        """Check each folder from the output folder down to ``folder`` not in ``seen`` (see
+        :meth:`_check_folders`); ``making``: ``rel`` is to be written there."""
+        parts = folder.split("/")
+        for depth in range(1, len(parts) + 1):
+            below = "/".join(parts[:depth])
+            if below in seen:
+                continue
+            seen.add(below)
+            try:
+                mode = os.lstat(self._prefix + below).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                break  # made by the build, as are the folders below it
+            except OSError as exc:
+                raise OutputError(f"{self.out_dir / below}: cannot read: {exc.strerror}") from None
+            if stat.S_ISLNK(mode):
+                raise OutputError(
+                    f"{self.out_dir / below}: is a symbolic link; runbook writes and "
+                    f"removes files only in real folders below {self.out_dir} "
+                    "(replace the link with a folder)"
+                )
+            if making and not stat.S_ISDIR(mode):
+                raise OutputError(
+                    f"{self.out_dir / below}: is a file where runbook makes a folder (for "
+                    f"{rel}); move the file away: runbook never overwrites a file it did "
+                    "not make"
+                )
 
     def abandon(self) -> None:
         """Drop what was staged (an invalid file turned up): the docs stay as they were."""
