@@ -751,9 +751,10 @@ def test_a_cache_folder_that_cannot_be_made_fails_a_build_cleanly_and_a_check_ru
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="syncfs is Linux's")
-def test_many_changed_files_are_synced_with_the_c_librarys_syncfs(tmp_path: Path) -> None:
-    """A build that changes more than FSYNC_EACH files syncs the file system once: the C
-    library's syncfs, found in the interpreter's own symbols (not os.sync for every disk)."""
+def test_the_c_librarys_syncfs_is_found_and_syncs(tmp_path: Path) -> None:
+    """A build that changes more than FSYNC_EACH files syncs its file system once, with the C
+    library's syncfs (else os.sync, which waits for every disk): it is found in the
+    interpreter's own symbols, and works."""
     syncfs = writing._syncfs()
     assert syncfs is not None
     fd = os.open(tmp_path, os.O_RDONLY)
@@ -779,7 +780,7 @@ def test_a_cache_on_another_file_system_is_copied_from(
     (project / ".cache").symlink_to(cache_folder, target_is_directory=True)
     shutil.rmtree(project / OUT)  # the committed docs: every file is written
     report, _ = build(Project(project), today=TODAY)
-    assert len(report.written) == report.unchanged + len(report.written) > 20
+    assert report.unchanged == 0 and len(report.written) > 20
     _assert_fresh(project)
     contoso = project / "environments" / "contoso.yml"
     contoso.write_text(
