@@ -21,6 +21,7 @@ from generator import certificates, names, rules, yamlsource
 from generator.errors import Diagnostic, InputError
 from generator.model import EnvironmentSpec
 from generator.sources import (
+    MAX_BYTES,
     display_path,
     named,
     private_key_files,
@@ -113,10 +114,10 @@ def load(
         ]
     try:
         with path.open("rb") as stream:
-            raw = stream.read(yamlsource.MAX_BYTES + 1)
+            raw = stream.read(MAX_BYTES + 1)
     except OSError as exc:
         return None, [*found, at(Position(1, 1), f"cannot read the file: {exc.strerror}")]
-    if len(raw) > yamlsource.MAX_BYTES:
+    if len(raw) > MAX_BYTES:
         size = path.stat().st_size
         return None, [
             *found,
@@ -124,7 +125,7 @@ def load(
                 Position(1, 1),
                 (
                     f"the file is {size:,} bytes; an environment file may be at most "
-                    f"{yamlsource.MAX_BYTES:,} bytes"
+                    f"{MAX_BYTES:,} bytes"
                 ),
             ),
         ]

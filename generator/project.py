@@ -35,6 +35,7 @@ from generator.sources import (
     named,
     private_key_files,
     same_name,
+    scanned_bytes,
     stem,
     unknown_name,
 )
@@ -542,7 +543,7 @@ class _Found(typing.NamedTuple):
 
     name: str
     sha: str  # the SHA-256 of its bytes
-    key: str  # its cache key
+    key: str  # its cache key ("": not read, see sources.scanned_bytes; always a miss)
     hit: bool  # whether its cache entry is to be used (:meth:`_Run.hits`)
 
 
@@ -557,6 +558,7 @@ class _Scan:
         self.run = run
         self.folder = run.project.environments
         self._folder = str(self.folder)
+        self._root = os.path.realpath(run.project.root)
         names = file_names(run.project.root)
         # Two files of one environment (contoso.yml and contoso.yaml) come together.
         groups = (list(group) for _, group in itertools.groupby(names, key=stem))
@@ -589,12 +591,15 @@ class _Scan:
         found = []
         for name in names:
             full = os.path.join(self._folder, name)
-            with open(full, "rb") as file:
-                data = file.read()
+            data = scanned_bytes(full, self._root)
+            if data is None:  # a miss, which the loader reports; private_key_files reads it
+                self.flagged.append(full)
+                found.append((name, "", ""))
+                continue
             if holds_private_key(data):
                 self.flagged.append(full)
             found.append((name, writing.digest(data), cache.hash_parts(base, name, data)))
-        hits = self.run.hits([key for _, _, key in found])
+        hits = self.run.hits([key for _, _, key in found if key])
         for name, sha, key in found:
             scanned = _Found(name, sha, key, key in hits)
             self.ahead.append(scanned)

@@ -96,6 +96,8 @@ def unknown_name(root: Path, name: str) -> Diagnostic:
     )
 
 
+# An environment file's size, at most: a larger one is refused, not read whole.
+MAX_BYTES = 1_000_000
 SCAN_BYTES = 10_000_000
 
 
@@ -148,6 +150,22 @@ def private_key_files(
                 )
             )
     return sorted(found)
+
+
+def scanned_bytes(path: str, root: str) -> bytes | None:
+    """The bytes of the environment file ``path`` for a build's scan (its hash, cache key and
+    private-key check), or None when the scan leaves the file to the loader, which says what
+    is wrong with it: a link that leads out of the project folder ``root`` (a real path;
+    nothing outside is read), a file that cannot be read, or one over ``MAX_BYTES`` (read no
+    further than that)."""
+    if os.path.islink(path) and not _inside(os.path.realpath(path), root):
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    return data if len(data) <= MAX_BYTES else None
 
 
 def holds_private_key(data: bytes) -> bool:

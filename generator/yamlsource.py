@@ -20,7 +20,6 @@ except ImportError:  # pragma: no cover
 
 KeyPath = tuple[str | int, ...]
 
-MAX_BYTES = 1_000_000
 MAX_NODES = 10_000
 MAX_DEPTH = 32
 

@@ -3,10 +3,12 @@ where the tool writes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from certs import make_certificate, pem, pem_private_key, pfx
 from click.testing import CliRunner
 from conftest import snapshot
 
-from generator import writing
+from generator import sources, writing
 from generator.certificates import PRIVATE_KEY_REASON
 from generator.cli import main
 
@@ -71,6 +73,75 @@ def test_an_environment_file_linking_outside_the_project_is_refused(
         f"linked.yml:1:1: is a symbolic link to {outside}, outside the project folder"
         in result.stderr
     )
+
+
+def test_a_build_reads_no_environment_file_through_a_link_out_of_the_project(
+    project: Path, tmp_path: Path
+) -> None:
+    """A build's scan (hash, cache key, private-key check) leaves such a link to the loader,
+    which refuses it: nothing outside the project is read, and the docs stay as they were."""
+    outside = tmp_path / "elsewhere.yml"
+    outside.write_bytes((project / "environments" / "litwareinc.yml").read_bytes())
+    linked = project / "environments" / "linked.yml"
+    linked.symlink_to(outside)
+    inside = project / "environments" / "alias.yml"
+    inside.symlink_to(project / "environments" / "litwareinc.yml")
+    root = os.path.realpath(project)
+    assert sources.scanned_bytes(str(linked), root) is None
+    assert sources.scanned_bytes(str(inside), root) == outside.read_bytes()
+    docs = snapshot(project / "docs")
+    with _opened() as opened:
+        result = CliRunner().invoke(main, ["build", "--project", str(project)])
+    assert str(linked) not in opened and str(outside) not in opened
+    assert str(inside) in opened  # the record is of the build's reads
+    assert result.exit_code == 1
+    assert f"linked.yml:1:1: is a symbolic link to {outside}, outside the project folder" in (
+        result.stderr
+    )
+    assert snapshot(project / "docs") == docs
+
+
+_OPENED: list[list[str]] = []  # while _opened() is active: the paths opened
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _OPENED and isinstance(args[0], str | bytes | os.PathLike):
+        _OPENED[-1].append(os.fsdecode(args[0]))
+
+
+@contextlib.contextmanager
+def _opened() -> Iterator[list[str]]:
+    """The paths this process opens meanwhile (Python's "open" audit event)."""
+    if not getattr(_audit, "added", False):
+        sys.addaudithook(_audit)
+        _audit.added = True  # type: ignore[attr-defined]
+    _OPENED.append([])
+    try:
+        yield _OPENED[-1]
+    finally:
+        _OPENED.pop()
+
+
+def test_an_oversized_environment_file_is_not_read_whole_and_its_private_key_is_reported(
+    project: Path,
+) -> None:
+    """A build's scan reads an environment file no further than the loader's limit (a file of
+    gigabytes is not read into memory); the loader refuses it, and the private-key check,
+    which reads further, still finds a key pasted past the limit."""
+    _cert, key = make_certificate()
+    path = project / "environments" / "litwareinc.yml"
+    padding = b"# padding\n" * (sources.MAX_BYTES // 10 + 1)
+    block = b"# " + pem_private_key(key).replace(b"\n", b"\n# ")
+    path.write_bytes(path.read_bytes() + padding + block)
+    assert sources.scanned_bytes(str(path), os.path.realpath(project)) is None
+    docs = snapshot(project / "docs")
+    result = CliRunner().invoke(main, ["build", "--project", str(project)])
+    assert result.exit_code == 1
+    size = path.stat().st_size
+    assert f"litwareinc.yml:1:1: the file is {size:,} bytes" in result.stderr
+    expected_line = path.read_bytes()[: path.read_bytes().find(b"-----BEGIN")].count(b"\n") + 1
+    assert f"{path}:{expected_line}:1: this file holds a private key;" in result.stderr
+    assert snapshot(project / "docs") == docs
 
 
 def test_a_link_inside_the_project_is_fine(project: Path) -> None:
