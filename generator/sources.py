@@ -4,6 +4,7 @@ build whose environments all come from the cache starts fast)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
@@ -158,10 +159,14 @@ def scanned_bytes(path: str, root: str) -> bytes | None:
     is wrong with it: a link that leads out of the project folder ``root`` (a real path;
     nothing outside is read), a file that cannot be read, or one over ``MAX_BYTES`` (read no
     further than that)."""
-    if os.path.islink(path) and not _inside(os.path.realpath(path), root):
-        return None
     try:
-        with open(path, "rb") as file:
+        try:  # a file, not a link (the common case): no system call to ask first
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP or not _inside(os.path.realpath(path), root):
+                return None
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # a link inside the project
+        with open(fd, "rb") as file:
             data = file.read(MAX_BYTES + 1)
     except OSError:
         return None

@@ -105,13 +105,17 @@ _OPENED: list[list[str]] = []  # while _opened() is active: the paths opened
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
-    if event == "open" and _OPENED and isinstance(args[0], str | bytes | os.PathLike):
+    if event != "open" or not _OPENED or not isinstance(args[0], str | bytes | os.PathLike):
+        return
+    flags = args[2] if isinstance(args[2], int) else 0
+    if not flags & os.O_NOFOLLOW:  # an open that would follow a link (O_NOFOLLOW: never)
         _OPENED[-1].append(os.fsdecode(args[0]))
 
 
 @contextlib.contextmanager
 def _opened() -> Iterator[list[str]]:
-    """The paths this process opens meanwhile (Python's "open" audit event)."""
+    """The paths this process opens meanwhile, following links (Python's "open" audit
+    event)."""
     if not getattr(_audit, "added", False):
         sys.addaudithook(_audit)
         _audit.added = True  # type: ignore[attr-defined]
