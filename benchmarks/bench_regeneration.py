@@ -20,6 +20,11 @@ deterministic synthetic projects (``envgen.py``):
     as a fraction of the full (cold) build;
 (f) peak memory of each.
 
+Beside (b) and (e) it prints a lower bound (``bounds.py``): the least any build of that kind
+must do, measured the same way (for (e) a new process that imports Jinja and YAML, hashes the
+environment files and stats the generated ones; for (b) compiling the templates inside a
+process that has imported mkdocs, and the floor's work done there).
+
 The site benchmarks leave the change-request PDFs out (``change_requests: false``): they time
 the pages (``benchmarks/bench_change_request.py`` times the PDFs).
 """
@@ -165,6 +170,9 @@ def bench_rendering(work: Path, n: int, times: int) -> dict[str, Figure]:
         check=True,
     )
     result["edit in-process"] = Figure(float(inside.stdout.split()[-1]), 0.0, max(times, 3))
+    # What any build after that edit must do in a new process, before its own work.
+    bound = [PY, str(HERE / "bounds.py"), "edit", str(project)]
+    result["edit bound"] = repeat(times, lambda: None, bound, project)
     _rm(project)
     return result
 
@@ -185,6 +193,21 @@ def bench_site(work: Path, n: int, times: int, gen_files: bool) -> dict[str, Fig
     measure([PY, "-m", "generator", "build", "--project", str(pre)], pre)
     _config(pre, "  - search")
     result["prerendered"] = repeat(times, lambda: _rm(pre / "site"), mkdocs, pre)
+    # What a cold plugin build must do beyond the pre-rendered one, at the least: compile the
+    # templates; and the floor's work (floor.py) done inside mkdocs' process.
+    compiled, floor = [], []
+    for _ in range(times):
+        out = subprocess.run(
+            [PY, str(HERE / "bounds.py"), "templates", str(pre)],
+            cwd=pre,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        compiled.append(Run(float(out[0]), 0.0))
+        floor.append(Run(float(out[1]), 0.0))
+    result["templates bound"], result["floor in mkdocs"] = median(compiled), median(floor)
 
     if gen_files:
         gen = envgen.make_project(work / f"gen-{n}", n, source=SOURCE[0])
@@ -359,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         s = site[n]
         b = s["plugin"].seconds / s["prerendered"].seconds
         line = f"ratio (b) plugin / pre-rendered at N={n}: {b:.2f}x ({verdict(b, 1.05)}, target <= 1.05x)"
+        pre = s["prerendered"].seconds
+        line += (
+            f"; bound: compiling the templates alone {s['templates bound'].seconds:.3f} s, "
+            f"{(pre + s['templates bound'].seconds) / pre:.2f}x, the floor's work inside mkdocs "
+            f"{s['floor in mkdocs'].seconds:.3f} s, {(pre + s['floor in mkdocs'].seconds) / pre:.2f}x"
+        )
         if "gen-files" in s:
             line += f"; ratio (c) gen-files / pre-rendered: {s['gen-files'].seconds / s['prerendered'].seconds:.2f}x"
         print(line)
@@ -386,6 +415,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"       (the same edit inside a process that has done its imports: "
             f"{rendering[top]['edit in-process'].seconds:.3f} s, {inside:.1%} of the full build)"
+        )
+    if top in rendering:
+        bound = rendering[top]["edit bound"].seconds
+        print(
+            f"       (bound: a new process that only imports Jinja and YAML, hashes every "
+            f"environment file and stats every generated file: {bound:.3f} s, "
+            f"{bound / rendering[top]['cold'].seconds:.1%} of the full build)"
         )
     print(
         f"ratio (e) site rebuild after editing one of N={top}: {e_site:.1%} of the full build "

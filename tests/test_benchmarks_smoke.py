@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -43,6 +44,20 @@ def test_the_benchmark_runs_at_n_10(tmp_path: object) -> None:
         assert [line for line in out.splitlines() if line.startswith(prefix)], (
             f"no line starting {prefix!r}:\n{out}"
         )
+    # The lower bounds beside (b) and (e) are measured too: positive seconds, each a ratio.
+    bound_b = re.search(
+        r"ratio \(b\) plugin / pre-rendered at N=10: .*; bound: compiling the templates alone "
+        r"(\d+\.\d+) s, (\d+\.\d+)x, the floor's work inside mkdocs (\d+\.\d+) s, (\d+\.\d+)x",
+        out,
+    )
+    assert bound_b, out
+    assert all(float(value) > 0 for value in bound_b.groups())
+    assert float(bound_b[2]) > 1 and float(bound_b[4]) > float(bound_b[2])
+    bound_e = re.search(
+        r"\(bound: a new process .*: (\d+\.\d+) s, (\d+\.\d+)% of the full build\)", out
+    )
+    assert bound_e, out
+    assert float(bound_e[1]) > 0 and float(bound_e[2]) > 0
     # Every figure is a real measurement: a positive time for each column of each table.
     rows = [line for line in out.splitlines() if line.lstrip().startswith("10 |")]
     assert len(rows) == 2
