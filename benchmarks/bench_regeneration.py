@@ -132,6 +132,19 @@ def _config(project: Path, plugins: str) -> None:
     (project / "mkdocs.yml").write_text(f"{head}plugins:\n{plugins}\n{rest}", "utf-8")
 
 
+def _printed(script: str, cwd: Path, *args: str) -> list[str]:
+    """The words a benchmark script prints when it times something inside its own process."""
+    done = subprocess.run(
+        [PY, str(HERE / script), *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.split()
+
+
 def has_gen_files() -> bool:
     try:
         import mkdocs_gen_files  # noqa: F401
@@ -166,15 +179,8 @@ def bench_rendering(work: Path, n: int, times: int) -> dict[str, Figure]:
     result["edit"] = repeat(times, lambda: _edit_one(project, counter), build, project)
     # The same edit timed inside a process that has done its imports: the incremental work
     # alone, without the interpreter's start-up and the imports of a new process.
-    inside = subprocess.run(
-        [PY, str(HERE / "edit_in_process.py"), str(project), str(max(times, 3))],
-        cwd=project,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result["edit in-process"] = Figure(float(inside.stdout.split()[-1]), 0.0, max(times, 3))
+    inside = _printed("edit_in_process.py", project, str(project), str(max(times, 3)))
+    result["edit in-process"] = Figure(float(inside[-1]), 0.0, max(times, 3))
     _rm(project)
     return result
 
@@ -199,14 +205,7 @@ def bench_site(work: Path, n: int, times: int, gen_files: bool) -> dict[str, Fig
     # templates; and the floor's work (floor.py) done inside mkdocs' process.
     compiled, floor = [], []
     for _ in range(times):
-        out = subprocess.run(
-            [PY, str(HERE / "bounds.py"), "templates", str(pre)],
-            cwd=pre,
-            env=ENV,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        out = _printed("bounds.py", pre, "templates", str(pre))
         compiled.append(Run(float(out[0]), 0.0))
         floor.append(Run(float(out[1]), 0.0))
     result["templates bound"], result["floor in mkdocs"] = median(compiled), median(floor)
