@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator import loading, pdf  # noqa: E402
+from generator import loading, pdf, rendering  # noqa: E402
 
 COLD = """
 import sys, time
@@ -57,7 +57,7 @@ def main() -> None:
         cold.append((time.perf_counter() - start, wall, cpu))
 
     today = dt.date.today()
-    jinja_env = pdf.make_jinja_env(ROOT / "templates")
+    jinja_env = rendering.make_jinja_env(ROOT / "templates")
     env = loading.load_named(ROOT, args.name, today)
     pdf.write_pdf(pdf.render_html(jinja_env, env))  # warm up: imports, fonts, templates
     warm, warm_cpu, html_only = [], [], []

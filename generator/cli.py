@@ -318,7 +318,7 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
     _require_project(project)
     import datetime as dt
 
-    from generator import changes, pdf
+    from generator import changes, rendering
 
     if (since is None) == (previous is None):
         raise click.UsageError("give exactly one of --since REV or --previous FILE")
@@ -327,7 +327,7 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
 
     env = load_named(project, name, today)
     found = changes.changes_for(
-        pdf.make_jinja_env(project / "templates"),
+        rendering.make_jinja_env(project / "templates"),
         project,
         env,
         today,

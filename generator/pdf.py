@@ -14,18 +14,16 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import jinja2
-from markupsafe import Markup, escape
 
 from generator import rendering
 from generator.changes import ChangeSet, changes_for
-from generator.errors import OutputError, RunbookError, TemplateError
+from generator.errors import Diagnostic, OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment, load_named
 from generator.steps import PlannedStep, plan
 from generator.topology import environment_svg
@@ -36,11 +34,7 @@ PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
 TEMPLATE = "change-request.html.j2"
 FILENAME = "{name}-change-request.pdf"
 CACHE = Path(".cache") / "runbook" / "pdf"
-
-# Tokens longer than this may break inside (with the continuation mark); every shorter token,
-# and every -Parameter token, stays whole on one line. ~80 characters fit on a line.
-_LONG_TOKEN = 60
-_TOKEN = re.compile(r"(\s+)")
+INTEGRATION = "integration"
 
 
 @dataclass(frozen=True)
@@ -61,40 +55,6 @@ def source_date(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
             f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not {value!r}"
         )
     return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
-
-
-def command_html(text: object) -> Markup:
-    """A command (one or more lines) as escaped HTML for print: one block per line; each
-    token with a hyphen or slash (``-Parameter`` names, cmdlet names) in a span that never
-    breaks; a token too long for a line in a span that may break anywhere. Lines break only
-    between tokens otherwise."""
-    out = []
-    for line in str(text).strip().splitlines():
-        if not line.strip():
-            continue
-        parts = []
-        for part in _TOKEN.split(line):
-            if not part:
-                continue
-            if part.isspace():
-                parts.append(str(escape(part)))
-            elif len(part) > _LONG_TOKEN and not part.startswith("-"):
-                parts.append(f'<span class="long">{escape(part)}</span>')
-            elif "-" in part or "/" in part:
-                # Pango breaks after a hyphen or slash: keep -Parameter names, cmdlet names
-                # (Verb-Noun) and paths whole. Other tokens need no span (fewer boxes, faster).
-                parts.append(f'<span class="tok">{escape(part)}</span>')
-            else:
-                parts.append(str(escape(part)))
-        out.append(f'<div class="cmd">{"".join(parts)}</div>')
-    return Markup('<div class="commands">' + "".join(out) + "</div>")
-
-
-def make_jinja_env(templates: Path) -> jinja2.Environment:
-    """The project's Jinja environment with the change request's ``command`` filter."""
-    jinja_env = rendering.make_jinja_env(templates)
-    jinja_env.filters["command"] = command_html
-    return jinja_env
 
 
 def render_html(
@@ -133,6 +93,30 @@ def write_pdf(document: Document) -> bytes:
 
     with _quiet_weasyprint():
         return weasyprint.HTML(string=document.html, base_url=None).write_pdf()  # type: ignore[no-any-return]
+
+
+def site_documents(name: str) -> dict[str, str]:
+    """The change requests of environment ``name`` on the site: {path below
+    docs/environments/: procedure slug}."""
+    return {f"{name}/{FILENAME.format(name=name)}": INTEGRATION}
+
+
+def make_pdf(
+    jinja_env: jinja2.Environment,
+    env: LoadedEnvironment,
+    procedure: str = INTEGRATION,
+    *,
+    paper: Paper = "a4",
+    changes: ChangeSet | None = None,
+    created: dt.datetime | None = None,
+) -> tuple[bytes, list[Diagnostic]]:
+    """The change request of ``env`` for ``procedure`` as PDF bytes, with the warnings about
+    it (text in the environment that no installed font can show). A problem of the template
+    raises :class:`TemplateError`."""
+    if procedure != INTEGRATION:
+        raise RunbookError(f"unknown procedure {procedure!r}: use {INTEGRATION}")
+    document = render_html(jinja_env, env, paper=paper, changes=changes, created=created)
+    return write_pdf(document), []
 
 
 def cache_key(document: Document) -> str:
@@ -205,7 +189,7 @@ def change_request(
     """The change request of environment ``name`` of the project at ``root`` as PDF bytes,
     with the environment and, given ``since`` or ``previous``, what changed."""
     today = today or dt.date.today()
-    jinja_env = make_jinja_env(root / "templates")
+    jinja_env = rendering.make_jinja_env(root / "templates")
     env = load_named(root, name, today)
     changes = changes_for(jinja_env, root, env, today, since=since, previous=previous)
     document = render_html(
@@ -220,7 +204,7 @@ def site_pdfs(
     """Each environment's change-request PDF for the site, {file name below the
     environment's folder: (bytes, from cache)}; cached under ``.cache/runbook/pdf/`` of the
     project by the hash of the HTML, so an unchanged environment is not laid out again."""
-    jinja_env = make_jinja_env(root / "templates")
+    jinja_env = rendering.make_jinja_env(root / "templates")
     created = source_date(environ)
     out: dict[str, tuple[bytes, bool]] = {}
     for env in envs:

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from generator import __version__
 from generator.errors import TemplateError
@@ -66,6 +67,37 @@ def markdown_text(value: object) -> str:
     text = text.strip()
     # Leading blanks would make an indented code block; stripped, the text is one paragraph.
     return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
+
+
+# In a printed command, tokens longer than this may break inside (with the continuation mark);
+# every shorter token, and every -Parameter token, stays whole on one line.
+_LONG_TOKEN = 60
+_TOKEN = re.compile(r"(\s+)")
+
+
+def command_html(text: object) -> Markup:
+    """A command (one or more lines) as escaped HTML for print: one block per line; each
+    token with a hyphen or slash (``-Parameter`` names, cmdlet names, paths) in a span that
+    never breaks, since Pango breaks after those; a token too long for a line in a span that
+    may break anywhere."""
+    out = []
+    for line in str(text).strip().splitlines():
+        if not line.strip():
+            continue
+        parts = []
+        for part in _TOKEN.split(line):
+            if not part:
+                continue
+            if part.isspace():
+                parts.append(str(escape(part)))
+            elif len(part) > _LONG_TOKEN and not part.startswith("-"):
+                parts.append(f'<span class="long">{escape(part)}</span>')
+            elif "-" in part or "/" in part:
+                parts.append(f'<span class="tok">{escape(part)}</span>')
+            else:
+                parts.append(str(escape(part)))
+        out.append(f'<div class="cmd">{"".join(parts)}</div>')
+    return Markup('<div class="commands">' + "".join(out) + "</div>")
 
 
 @dataclass(frozen=True)
@@ -130,6 +162,7 @@ def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Envi
     )
     jinja_env.filters["ps"] = powershell_literal
     jinja_env.filters["md"] = markdown_text
+    jinja_env.filters["command"] = command_html
     return jinja_env
 
 

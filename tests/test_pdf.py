@@ -230,7 +230,7 @@ def test_same_input_same_bytes_with_source_date_epoch(shared: Path, tmp_path: Pa
     env, _ = load(shared / "environments" / "contoso.yml", shared, TODAY)
     assert env is not None
     document = pdf.render_html(
-        pdf.make_jinja_env(shared / "templates"), env, created=pdf.source_date({})
+        rendering.make_jinja_env(shared / "templates"), env, created=pdf.source_date({})
     )
     assert "dcterms.created" not in document.html  # no date at all without SOURCE_DATE_EPOCH
 
@@ -253,7 +253,7 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
     env, _ = load(project / "environments" / "contoso.yml", project, TODAY)
     assert env is not None
     found = changes.changes_for(
-        pdf.make_jinja_env(project / "templates"), project, env, TODAY, previous=previous
+        rendering.make_jinja_env(project / "templates"), project, env, TODAY, previous=previous
     )
     assert found is not None
     uri = "'https://autodiscover.contoso.com/autodiscover/autodiscover.xml'"
@@ -421,7 +421,7 @@ def test_hostile_free_text_is_escaped(project: Path, tmp_path: Path) -> None:
     )
     env, diagnostics = load(project / "environments" / "litwareinc.yml", project, TODAY)
     assert env is not None, diagnostics
-    html = pdf.render_html(pdf.make_jinja_env(project / "templates"), env).html
+    html = pdf.render_html(rendering.make_jinja_env(project / "templates"), env).html
     assert "<script>" not in html and "<h1>x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co &lt;/p&gt;&lt;h1&gt;x" in html
     assert 'content="Ken &#34;&lt;Myer&gt;&#34; &amp; Sons"' in html
@@ -434,7 +434,7 @@ def test_hostile_free_text_is_escaped(project: Path, tmp_path: Path) -> None:
 
 
 def test_command_html_escapes_and_keeps_parameters_whole() -> None:
-    html = str(pdf.command_html("Set-X -Name '<b>&' -Other $y\nGet-Y"))
+    html = str(rendering.command_html("Set-X -Name '<b>&' -Other $y\nGet-Y"))
     assert html.count('class="cmd"') == 2
     assert (
         '<span class="tok">Set-X</span> <span class="tok">-Name</span> &#39;&lt;b&gt;&amp;&#39;'
