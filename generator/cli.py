@@ -300,10 +300,10 @@ def change_request_command(
 
     if since is not None and previous is not None:
         raise click.UsageError("give --since or --previous, not both")
-    data, env, changes = pdf.change_request(
+    data, warnings, changes = pdf.change_request(
         project, name, paper=cast(pdf.Paper, paper), since=since, previous=previous
     )
-    _print_diagnostics(list(env.warnings))
+    _print_diagnostics(warnings)
     write_atomic(output, data)
     say(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}")
 

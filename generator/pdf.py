@@ -4,7 +4,8 @@ The stages: plan the steps (:mod:`generator.changes`, with the runbook's own com
 macros) → render ``templates/change-request.html.j2`` (autoescaped HTML + print CSS) →
 lay it out with WeasyPrint. The output is deterministic: the only dates in the PDF come
 from ``SOURCE_DATE_EPOCH`` (and there are none without it), so the same input gives the
-same bytes. :func:`cached_pdf` keeps PDFs by the hash of their HTML.
+same bytes. :func:`cached_pdf` keeps PDFs by the hash of their HTML. A character no installed font
+has is printed as U+FFFD, with a warning naming the field that holds it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+import re
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
 
@@ -25,6 +28,7 @@ from generator import rendering
 from generator.changes import ChangeSet, changes_for
 from generator.errors import Diagnostic, OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment, load_named
+from generator.sources import display_path
 from generator.steps import PlannedStep, plan
 from generator.topology import environment_svg
 from generator.writing import write_atomic
@@ -87,14 +91,6 @@ def render_html(
     return Document(env.name, html)
 
 
-def write_pdf(document: Document) -> bytes:
-    """Lay the HTML out with WeasyPrint and return the PDF's bytes."""
-    import weasyprint  # slow to import: only when a PDF is made
-
-    with _quiet_weasyprint():
-        return weasyprint.HTML(string=document.html, base_url=None).write_pdf()  # type: ignore[no-any-return]
-
-
 def site_documents(name: str) -> dict[str, str]:
     """The change requests of environment ``name`` on the site: {path below
     docs/environments/: procedure slug}."""
@@ -116,7 +112,13 @@ def make_pdf(
     if procedure != INTEGRATION:
         raise RunbookError(f"unknown procedure {procedure!r}: use {INTEGRATION}")
     document = render_html(jinja_env, env, paper=paper, changes=changes, created=created)
-    return write_pdf(document), []
+    data, missing = write_pdf(document)
+    if not missing:
+        return data, []
+    unshown = _unshown(env, missing, changes)
+    html = document.html.translate({ord(char): SUBSTITUTE for char in missing})
+    data, _ = write_pdf(Document(document.name, html))
+    return data, unshown
 
 
 def cache_key(document: Document) -> str:
@@ -128,24 +130,74 @@ def cache_key(document: Document) -> str:
     ).hexdigest()
 
 
-def cached_pdf(document: Document, cache_dir: Path) -> tuple[bytes, bool]:
-    """The PDF of ``document``, from ``cache_dir`` when its HTML was rendered before.
-
-    Returns (bytes, True when it came from the cache). A broken cache entry is rebuilt.
-    """
-    path = cache_dir / f"{cache_key(document)}.pdf"
+def cached_pdf(
+    jinja_env: jinja2.Environment,
+    env: LoadedEnvironment,
+    cache_dir: Path,
+    created: dt.datetime | None = None,
+) -> tuple[bytes, bool]:
+    """The PDF of ``env``'s change request, from ``cache_dir`` when its HTML was laid out
+    before. Returns (bytes, True when it came from the cache). A broken entry is rebuilt."""
+    path = cache_dir / f"{cache_key(render_html(jinja_env, env, created=created))}.pdf"
     try:
         data = path.read_bytes()
         if data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF"):
             return data, True
     except OSError:
         pass
-    data = write_pdf(document)
+    data, unshown = make_pdf(jinja_env, env, created=created)
+    for warning in unshown:
+        logging.getLogger("mkdocs.plugins.runbook").info("runbook: %s", warning.format())
     try:
         write_atomic(path, data)
     except OutputError:
         pass  # a cache that cannot be written only costs time
     return data, False
+
+
+# WeasyPrint's messages about the machine rather than the document: not errors of ours.
+_MACHINE = ("Using fontTools instead of HarfBuzz-Subset",)
+_NOTDEF = re.compile(
+    r"\.notdef glyph rendered for Unicode string unsupported by fonts: .*\(U\+([0-9A-F]+)\)"
+)
+# What a character no installed font has is shown as: a visible replacement (in DejaVu Sans).
+SUBSTITUTE = "\ufffd"
+
+
+def write_pdf(document: Document) -> tuple[bytes, set[str]]:
+    """Lay the HTML out with WeasyPrint: the PDF's bytes, and the characters that no installed
+    font has (drawn as .notdef). Any other problem WeasyPrint reports (CSS, layout, an image)
+    is one of our template: :class:`TemplateError`."""
+    weasyprint = _weasyprint()
+    collect = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collect)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        data: bytes = weasyprint.HTML(string=document.html, base_url=None).write_pdf()
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
+    missing, problems = set(), []
+    for message in collect.messages:
+        notdef = _NOTDEF.match(message)
+        if notdef:
+            missing.add(chr(int(notdef[1], 16)))
+        elif not message.startswith(_MACHINE):
+            problems.append(message)
+    if problems:
+        raise TemplateError(f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(problems))
+    return data, missing
+
+
+def _weasyprint() -> Any:
+    """WeasyPrint, imported when a PDF is made (slow to import). Without HarfBuzz-Subset, an
+    optional library, its import warns that a future version will need it: not our concern."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
+        import weasyprint
+
+    return weasyprint
 
 
 class _Collect(logging.Handler):
@@ -157,23 +209,53 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-class _quiet_weasyprint:
-    """WeasyPrint logs CSS and layout problems instead of raising: our own template must
-    have none, so any warning it logs becomes a :class:`TemplateError`."""
+def _unshown(
+    env: LoadedEnvironment, missing: set[str], changes: ChangeSet | None
+) -> list[Diagnostic]:
+    """A warning for each field of ``env`` that holds a character of ``missing``, located in
+    its file; :class:`TemplateError` for a character that comes from no field (the template's)."""
+    fields = list(_texts(env.spec.model_dump(mode="json"), ""))
+    if env.certificate is not None:
+        fields.append(("lync.oauth_certificate.file", env.certificate.subject))
+    if changes is not None:
+        fields += [(f"{d.subject} (before)", d.before or "") for d in changes.differences]
+    try:
+        source = env.path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        source = ""
+    found, seen = [], set()
+    for key, value in fields:
+        chars = sorted({c for c in value if c in missing})
+        if not chars:
+            continue
+        seen.update(chars)
+        at = source.find(chars[0])
+        line = source.count("\n", 0, at) + 1 if at >= 0 else 1
+        column = at - source.rfind("\n", 0, at) if at >= 0 else 1
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in chars)
+        message = (
+            f"{key}: no installed font can show {shown}; the change request prints "
+            f"{SUBSTITUTE} instead (install fonts for this script: README, 'System packages')"
+        )
+        found.append(Diagnostic(display_path(env.path), line, column, message, "warning"))
+    if missing - seen:
+        raise TemplateError(
+            f"templates/{TEMPLATE}: no installed font can show "
+            + ", ".join(f"U+{ord(c):04X}" for c in sorted(missing - seen))
+        )
+    return found
 
-    def __enter__(self) -> None:
-        self.handler = _Collect()
-        self.logger = logging.getLogger("weasyprint")
-        self.logger.addHandler(self.handler)
-        self.propagate, self.logger.propagate = self.logger.propagate, False
 
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self.logger.removeHandler(self.handler)
-        self.logger.propagate = self.propagate
-        if kind is None and self.handler.messages:
-            raise TemplateError(
-                f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(self.handler.messages)
-            )
+def _texts(value: Any, key: str) -> Iterator[tuple[str, str]]:
+    """(key path, text) of every string in ``value`` (a model dumped as JSON data)."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _texts(item, f"{key}.{name}" if key else name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{key}[{i}]")
 
 
 def change_request(
@@ -185,17 +267,18 @@ def change_request(
     previous: Path | None = None,
     today: dt.date | None = None,
     environ: Mapping[str, str] | None = None,
-) -> tuple[bytes, LoadedEnvironment, ChangeSet | None]:
+) -> tuple[bytes, list[Diagnostic], ChangeSet | None]:
     """The change request of environment ``name`` of the project at ``root`` as PDF bytes,
-    with the environment and, given ``since`` or ``previous``, what changed."""
+    with the warnings about the environment and its document and, given ``since`` or
+    ``previous``, what changed."""
     today = today or dt.date.today()
     jinja_env = rendering.make_jinja_env(root / "templates")
     env = load_named(root, name, today)
     changes = changes_for(jinja_env, root, env, today, since=since, previous=previous)
-    document = render_html(
+    data, unshown = make_pdf(
         jinja_env, env, paper=paper, changes=changes, created=source_date(environ)
     )
-    return write_pdf(document), env, changes
+    return data, [*env.warnings, *unshown], changes
 
 
 def site_pdfs(
@@ -208,6 +291,7 @@ def site_pdfs(
     created = source_date(environ)
     out: dict[str, tuple[bytes, bool]] = {}
     for env in envs:
-        document = render_html(jinja_env, env, created=created)
-        out[f"{env.name}/{FILENAME.format(name=env.name)}"] = cached_pdf(document, root / CACHE)
+        out[f"{env.name}/{FILENAME.format(name=env.name)}"] = cached_pdf(
+            jinja_env, env, root / CACHE, created
+        )
     return out

@@ -100,6 +100,18 @@ def command_html(text: object) -> Markup:
     return Markup('<div class="commands">' + "".join(out) + "</div>")
 
 
+def text_direction(value: object) -> str:
+    """``rtl`` when the first letter of ``value`` is of a right-to-left script (Arabic,
+    Hebrew, ...), else ``ltr``: the base direction of a paragraph holding only that text."""
+    for char in str(value):
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
+
+
 @dataclass(frozen=True)
 class PageContext:
     """Everything a template may use for one environment."""
@@ -163,6 +175,7 @@ def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Envi
     jinja_env.filters["ps"] = powershell_literal
     jinja_env.filters["md"] = markdown_text
     jinja_env.filters["command"] = command_html
+    jinja_env.filters["direction"] = text_direction
     return jinja_env
 
 
