@@ -123,8 +123,7 @@ def make_pdf(
 
 def cache_key(document: Document) -> str:
     """The cache key of a document: its HTML and the WeasyPrint version."""
-    import weasyprint
-
+    weasyprint = _weasyprint()
     return hashlib.sha256(
         f"weasyprint {weasyprint.__version__}\n{document.html}".encode()
     ).hexdigest()
