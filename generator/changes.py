@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import re
 import subprocess
 import tempfile
 from collections import Counter
@@ -21,11 +22,11 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
-from generator import loading, sources, steps
+from generator import loading, sources
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import LoadedEnvironment
-from generator.rendering import PageContext, context
-from generator.steps import PHASE_NAMES, PHASES, PlannedStep, plan
+from generator.rendering import INTEGRATION, PageContext, context
+from generator.steps import Procedure, Step, plan
 
 # Settings that only describe the change (they reach no command, record or script).
 DOCUMENT_ONLY = ("title", "description", "change")
@@ -90,9 +91,8 @@ def compare(
     found = [
         *_compare_settings(_settings(before), _settings(after)),
         *_compare_commands(
-            plan(jinja_env, context(before)),
-            plan(jinja_env, context(after)),
-            steps.specs(jinja_env),
+            plan(jinja_env, context(before), INTEGRATION),
+            plan(jinja_env, context(after), INTEGRATION),
         ),
         *_compare_records(context(before), context(after)),
     ]
@@ -157,18 +157,34 @@ def _compare_settings(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Diff
             yield Difference(kind, key, "changed", str(a), str(b))
 
 
-def _compare_commands(
-    old: list[PlannedStep], new: list[PlannedStep], specs: tuple[steps.StepSpec, ...]
-) -> Iterator[Difference]:
-    def lines(planned: list[PlannedStep]) -> dict[tuple[str, str], list[str]]:
-        return {(s.number, p): s.lines(p) for s in planned for p in PHASES if s.lines(p)}
+PHASES = ("change", "back out")
+# The lines that change a system: reading, asking and printing are left out of the comparison.
+_CHANGING = re.compile(r"^((Set|New|Add|Remove|Import|Enable|Disable)-\w+|iisreset|\.\\)")
 
-    headings = {s.number: s.heading for s in (*old, *new)}
-    order = [s.number for s in specs]
+
+def _phase_lines(step: Step) -> dict[str, list[str]]:
+    """The changing command lines of a step's change and of its back-out."""
+    code = {"change": step.change, "back out": step.backout.code if step.backout else ""}
+    return {
+        phase: [line.strip() for line in text.splitlines() if _CHANGING.match(line.strip())]
+        for phase, text in code.items()
+    }
+
+
+def _compare_commands(old: Procedure, new: Procedure) -> Iterator[Difference]:
+    def lines(procedure: Procedure) -> dict[tuple[str, str], list[str]]:
+        return {
+            (step.number, phase): found
+            for step in procedure.steps
+            for phase, found in _phase_lines(step).items()
+            if found
+        }
+
+    order = [step.number for step in new.steps] + [s.number for s in old.steps]
     a, b = lines(old), lines(new)
     for key in sorted(a.keys() | b.keys(), key=lambda k: (order.index(k[0]), PHASES.index(k[1]))):
         number, phase = key
-        subject = f"{headings[number]} {PHASE_NAMES[phase]}"
+        subject = f"Step {number} {phase}"
         before, after = a.get(key, []), b.get(key, [])
         removed = [x for x in before if x not in after]
         added = [y for y in after if y not in before]

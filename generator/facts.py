@@ -7,16 +7,17 @@ with the environment. Every URL and record name the pages show is derived here, 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from generator import names
 from generator.model import EnvironmentSpec
 
 
-@functools.cache
 @functools.cache
 def product_table() -> dict[str, Any]:
     """The product facts of ``data/products.yml`` (read once; callers do not change it)."""
@@ -32,7 +33,8 @@ class ProductPair:
     lync: str
     exchange: str
     documented: bool
-    sources: tuple[str, ...]
+    lync_side: str  # what the Lync/SfB pages document for this pair, with their sources
+    exchange_side: str  # what the Exchange pages document for it
     note: str
 
     @property
@@ -51,8 +53,10 @@ def product_pair(lync: str, exchange: str) -> ProductPair:
     """Look up a product pair in the data table."""
     for pair in product_table()["documented_pairs"]:
         if pair["lync"] == lync and pair["exchange"] == exchange:
-            return ProductPair(lync, exchange, True, tuple(pair["sources"]), pair.get("note", ""))
-    return ProductPair(lync, exchange, False, (), "")
+            return ProductPair(
+                lync, exchange, True, pair["lync_side"], pair["exchange_side"], pair.get("note", "")
+            )
+    return ProductPair(lync, exchange, False, "", "", "")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,12 @@ class DnsRecord:
     type: str  # "CNAME" or "A"
     data: str  # target FQDN or IPv4 address
     ttl: int = 3600
+
+    @property
+    def ttl_span(self) -> str:
+        """The TTL as a PowerShell TimeSpan (hh:mm:ss), for -TimeToLive."""
+        minutes, seconds = divmod(self.ttl, 60)
+        return f"{minutes // 60:02}:{minutes % 60:02}:{seconds:02}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,12 @@ class Facts:
     exchange_metadata_url: str
     lync_metadata_url: str
     record: DnsRecord
+    # The autodiscover host's parent domain as a wildcard name (a certificate may name it so).
+    autodiscover_wildcard: str
+    # A .NET regular expression that finds the SIP domain as a name in a certificate Subject.
+    sip_domain_pattern: str
+    test_user_uri: str | None  # lync.test_user with its domain as A-labels
+    ews_url: str  # EWS on the first Exchange server (Test-OAuthConnectivity's documented form)
 
 
 def derive(spec: EnvironmentSpec) -> Facts:
@@ -104,4 +120,19 @@ def derive(spec: EnvironmentSpec) -> Facts:
         exchange_metadata_url=f"https://{host}/autodiscover/metadata/json/1",
         lync_metadata_url=f"https://{spec.lync.pool}/metadata/json/1",
         record=record,
+        autodiscover_wildcard="*." + host.partition(".")[2],
+        sip_domain_pattern=r"(^|[=.,\s])" + re.escape(spec.sip_domain) + r"(\s*,|\s*$)",
+        test_user_uri=_sip_uri(spec.lync.test_user),
+        ews_url=f"https://{spec.exchange.servers[0]}/ews/",
     )
+
+
+def _sip_uri(value: str | None) -> str | None:
+    """``value`` with its domain as A-labels (the loader has checked it is a SIP URI)."""
+    if value is None:
+        return None
+    try:
+        user, domain = names.sip_uri(value)
+    except ValueError:
+        return value  # a model made without the loader: quoted as it is
+    return f"sip:{user}@{domain}"

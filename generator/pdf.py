@@ -29,7 +29,7 @@ from generator.changes import ChangeSet, changes_for
 from generator.errors import Diagnostic, OutputError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment, load_named
 from generator.sources import display_path
-from generator.steps import PlannedStep, plan
+from generator.steps import plan
 from generator.topology import environment_svg
 from generator.writing import write_atomic
 
@@ -64,6 +64,7 @@ def source_date(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
 def render_html(
     jinja_env: jinja2.Environment,
     env: LoadedEnvironment,
+    slug: str = INTEGRATION,
     *,
     paper: Paper = "a4",
     changes: ChangeSet | None = None,
@@ -73,12 +74,16 @@ def render_html(
     if paper not in PAPERS:
         raise RunbookError(f"unknown paper size {paper!r}: use one of {', '.join(PAPERS)}")
     ctx = rendering.context(env)
-    steps: list[PlannedStep] = plan(jinja_env, ctx)
+    procedure = plan(jinja_env, ctx, slug)
+    window_end = env.spec.change.window_end
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
     try:
         html = jinja_env.get_template(TEMPLATE).render(
             ctx=ctx,
-            steps=steps,
+            procedure=procedure,
+            latest_backout=(
+                window_end - dt.timedelta(minutes=procedure.backout_minutes) if window_end else None
+            ),
             changes=changes,
             paper=PAPERS[paper],
             created=stamp,
@@ -111,7 +116,7 @@ def make_pdf(
     raises :class:`TemplateError`."""
     if procedure != INTEGRATION:
         raise RunbookError(f"unknown procedure {procedure!r}: use {INTEGRATION}")
-    document = render_html(jinja_env, env, paper=paper, changes=changes, created=created)
+    document = render_html(jinja_env, env, procedure, paper=paper, changes=changes, created=created)
     data, missing = write_pdf(document)
     if not missing:
         return data, []

@@ -75,6 +75,20 @@ _LONG_TOKEN = 60
 _TOKEN = re.compile(r"(\s+)")
 
 
+def prose_html(text: object) -> Markup:
+    """Words for print, escaped: a token with a hyphen (``-DeleteItem``, ``Get-AuthConfig``)
+    never breaks at it; a token too long for a narrow column may break anywhere."""
+    parts = []
+    for part in _TOKEN.split(str(text)):
+        if len(part) > 40:
+            parts.append(f'<span class="long">{escape(part)}</span>')
+        elif "-" in part:
+            parts.append(f'<span class="tok">{escape(part)}</span>')
+        else:
+            parts.append(str(escape(part)))
+    return Markup("".join(parts))
+
+
 def command_html(text: object) -> Markup:
     """A command (one or more lines) as escaped HTML for print: one block per line; each
     token with a hyphen or slash (``-Parameter`` names, cmdlet names, paths) in a span that
@@ -112,6 +126,16 @@ def text_direction(value: object) -> str:
     return "ltr"
 
 
+_MD_ESCAPED = re.compile(r"([\\`*_\[\]|])")
+
+
+def markdown_escape(value: object) -> str:
+    """Our own text (the step tables' words, with host names and URLs in them) for Markdown:
+    the characters Markdown acts on are escaped, so it shows as written, and stays legible."""
+    text = _MD_ESCAPED.sub(r"\\\1", str(value))
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
 @dataclass(frozen=True)
 class PageContext:
     """Everything a template may use for one environment."""
@@ -126,26 +150,43 @@ class PageContext:
     warnings: tuple[str, ...] = ()  # the loader's warnings, "key.path: message"
     certificate_expires: Any = None  # datetime.date | None: from the file, or as stated
     certificate_warning: bool = False  # the loader warned about the certificate (e.g. expiry)
+    change_tag: str = ""  # change.id as it may stand in a file name ("" without one)
+
+    def script(self, slug: str, shell: str) -> str:
+        """The file name of a procedure's script for one shell."""
+        return f"{self.name}-{_prefix(slug)}{shell}.ps1"
+
+    def change_request(self, slug: str) -> str:
+        """The file name of a procedure's change-request PDF."""
+        return f"{self.name}-{_prefix(slug)}change-request.pdf"
+
+    def state_file(self, slug: str, shell: str) -> str:
+        """The file a procedure's script for one shell saves what it observed in: named after
+        the environment, the procedure, the change and the shell."""
+        change = f"-{self.change_tag}" if self.change_tag else ""
+        return f"{self.name}-{slug}{change}-{shell}-state.xml"
 
 
+def _prefix(slug: str) -> str:
+    """The integration's files keep their short names; other procedures' carry the slug."""
+    return "" if slug == INTEGRATION else f"{slug}-"
+
+
+# The procedures, each a step table (templates/<slug>.yml.j2) and a page (<slug>.md.j2).
+INTEGRATION = "integration"
+PROCEDURES = (INTEGRATION,)
 # Output files of one environment, relative to docs/environments/<name>/, and their templates.
-PAGES = {
-    "index.md": "overview.md.j2",
-    "runbook.md": "runbook.md.j2",
-}
+OVERVIEW = ("index.md", "overview.md.j2")
 # The topology diagram is drawn in Python (generator/topology.py), not from a template.
 DIAGRAM = "{name}-topology.svg"
 DOWNLOADS = {
     "{name}-autodiscover.zone": "zone.j2",
 }
-# One script per shell, each with that shell's steps of templates/steps.yml, in order.
 SCRIPT_TEMPLATE = "script.ps1.j2"
-SCRIPTS = {
-    "{name}-exchange.ps1": "exchange",
-    "{name}-lync.ps1": "lync",
-    "{name}-dns.ps1": "dns",
-}
+BOM = "\ufeff"  # Windows PowerShell 5.1 reads a script without one in the ANSI code page
 CATALOGUE = (CATALOGUE_FILE, "catalogue.md.j2")
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_LINE_ENDS = re.compile(r"[\r\n\x85\u2028\u2029]")
 
 
 def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Environment:
@@ -174,8 +215,11 @@ def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Envi
     )
     jinja_env.filters["ps"] = powershell_literal
     jinja_env.filters["md"] = markdown_text
+    jinja_env.filters["mdtext"] = markdown_escape
     jinja_env.filters["command"] = command_html
+    jinja_env.filters["prose"] = prose_html
     jinja_env.filters["direction"] = text_direction
+    jinja_env.filters["comment"] = lambda value: _LINE_ENDS.sub(" ", str(value))
     return jinja_env
 
 
@@ -183,8 +227,9 @@ def context(env: LoadedEnvironment) -> PageContext:
     """The one typed context of an environment's templates."""
     files = {
         key.split("}-")[-1].replace(".", "_"): key.format(name=env.name)
-        for key in (*SCRIPTS, *DOWNLOADS, DIAGRAM)
+        for key in (*DOWNLOADS, DIAGRAM)
     }
+    change_id = env.spec.change.id or ""
     return PageContext(
         name=env.name,
         env=env.spec,
@@ -198,6 +243,7 @@ def context(env: LoadedEnvironment) -> PageContext:
             d.code == "certificate" and d.severity == "warning" for d in env.warnings
         ),
         certificate_expires=_expires(env),
+        change_tag=_UNSAFE_IN_FILE_NAME.sub("-", change_id).strip(".-")[:40],
     )
 
 
@@ -213,19 +259,25 @@ def render_environment(
 ) -> dict[PurePosixPath, str]:
     """Render one environment's pages and downloads, keyed by path below docs/environments/."""
     ctx = context(env)
-    out: dict[PurePosixPath, str] = {}
     base = PurePosixPath(env.name)
-    for target, template in {**PAGES, **DOWNLOADS}.items():
+    out = {base / OVERVIEW[0]: _render(jinja_env, OVERVIEW[1], ctx=ctx)}
+    for target, template in DOWNLOADS.items():
         out[base / target.format(name=env.name)] = _render(jinja_env, template, ctx=ctx)
-    planned = plan(jinja_env, ctx)
-    for target, kind in SCRIPTS.items():
-        out[base / target.format(name=env.name)] = _render(
-            jinja_env,
-            SCRIPT_TEMPLATE,
-            ctx=ctx,
-            kind=kind,
-            steps=[s for s in planned if s.kind == kind],
+    for slug in PROCEDURES:
+        procedure = plan(jinja_env, ctx, slug)
+        out[base / procedure.page] = _render(
+            jinja_env, f"{slug}.md.j2", ctx=ctx, procedure=procedure
         )
+        for shell in procedure.shells:
+            text = _render(
+                jinja_env,
+                SCRIPT_TEMPLATE,
+                ctx=ctx,
+                procedure=procedure,
+                shell=shell,
+                steps=procedure.of_shell(shell),
+            )
+            out[base / ctx.script(slug, shell)] = BOM + text
     out[base / DIAGRAM.format(name=env.name)] = environment_svg(env)
     return out
 

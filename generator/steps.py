@@ -1,17 +1,19 @@
-"""The procedure's steps (``templates/steps.yml``) planned for one environment: where each
-step runs, and the exact commands of each phase from the macros of ``commands.j2``.
+"""A procedure's step table (``templates/<slug>.yml.j2``) planned for one environment.
 
-The .ps1 scripts and the change request are built from the plan, so they run the same
-commands, in the same order, as the runbook page.
+The table is rendered with the environment's context and read as YAML: for each step, where
+it runs, what it observes, the rules that decide (skip, change, stop, roll), what it changes,
+how it is verified and backed out. The page, the scripts and the change request are all
+made from the plan, so they state the same rules and run the same commands.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import jinja2
+import pydantic
 import yaml
 
 from generator.errors import TemplateError
@@ -20,125 +22,123 @@ if TYPE_CHECKING:
     from generator.rendering import PageContext
 
 Shell = Literal["lync", "exchange", "dns"]
-Phase = Literal["precheck", "change", "verify", "backout"]
-PHASES: tuple[Phase, ...] = ("precheck", "change", "verify", "backout")
-PHASE_NAMES = {
-    "precheck": "pre-check",
-    "change": "change",
-    "verify": "verify",
-    "backout": "back out",
-}
-STEPS_FILE = "steps.yml"
-VERIFICATION = "V"  # the number of the final verification step
+Action = Literal["skip", "change", "stop", "roll"]
+SHELLS: tuple[Shell, ...] = ("lync", "exchange", "dns")
 
 
 @dataclass(frozen=True)
-class StepSpec:
-    """One row of ``steps.yml``: number, title, shell, and the macro names of each phase."""
+class Rule:
+    """One decision rule: when its PowerShell ``test`` holds, the step does ``then``."""
+
+    when: str
+    then: Action
+    test: str
+    ask: str = ""  # for stop: the go/no-go question
+    decides: str = ""  # for stop: who answers it
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What must hold before a step changes anything (checked by its PowerShell ``test``)."""
+
+    text: str
+    test: str
+
+
+@dataclass(frozen=True)
+class BackOut:
+    """How a step's change is undone, and only when it changed something."""
+
+    when: str
+    does: str
+    minutes: int = 0
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of a procedure for one environment: its shell and server, and each phase."""
 
     number: str
     title: str
     shell: Shell
-    precheck: tuple[str, ...] = ()
-    change: tuple[str, ...] = ()
-    verify: tuple[str, ...] = ()
-    backout: tuple[str, ...] = ()
-    needs: str | None = None
+    sources: tuple[str, ...] = ()
+    observe: str = ""
+    rules: tuple[Rule, ...] = ()
+    requires: tuple[Requirement, ...] = ()
+    change: str = ""
+    verify: str = ""
+    gate: str = ""
+    impact: str = ""
+    backout: BackOut | None = None
+    shell_name: str = ""  # filled in by plan(): e.g. "Exchange Management Shell"
+    server: str = ""  # the server it runs on ("" for a DNS server the file does not name)
+
+    @property
+    def skip_rule(self) -> Rule | None:
+        """The rule that says the step is already as intended (its verification holds it)."""
+        return next((rule for rule in self.rules if rule.then == "skip"), None)
+
+    @property
+    def changes(self) -> bool:
+        """Whether some rule of the step changes something."""
+        return any(rule.then in ("change", "roll") for rule in self.rules)
 
 
 @dataclass(frozen=True)
-class PlannedStep:
-    """A step for one environment: where it runs and its commands, phase by phase."""
+class Procedure:
+    """A procedure planned for one environment: its page, title and steps in order."""
 
-    number: str
+    slug: str
+    page: str
     title: str
-    kind: Shell
-    shell: str  # the shell's name, e.g. "Exchange Management Shell"
-    server: str
-    commands: dict[str, tuple[str, ...]]  # every phase → command texts (one per macro)
+    steps: tuple[Step, ...]
 
     @property
-    def heading(self) -> str:
-        """``Step 4``, or ``Verification`` for the final check."""
-        return "Verification" if self.number == VERIFICATION else f"Step {self.number}"
+    def shells(self) -> list[Shell]:
+        """The shells the procedure runs in, in the order of their first step."""
+        return list(dict.fromkeys(step.shell for step in self.steps))
 
-    def lines(self, phase: str) -> list[str]:
-        """Every command line of a phase."""
-        return [
-            line
-            for text in self.commands.get(phase, ())
-            for line in text.splitlines()
-            if line.strip()
-        ]
+    @property
+    def backout_minutes(self) -> int:
+        """How long backing out every step that can change something takes, at most."""
+        return sum(s.backout.minutes for s in self.steps if s.backout is not None and s.changes)
+
+    def step(self, number: str) -> Step:
+        """The step numbered ``number``."""
+        return next(step for step in self.steps if step.number == number)
+
+    def of_shell(self, shell: str) -> list[Step]:
+        """The steps that run in ``shell``, in order."""
+        return [step for step in self.steps if step.shell == shell]
 
 
-def specs(jinja_env: jinja2.Environment) -> tuple[StepSpec, ...]:
-    """The steps of the project's ``templates/steps.yml``."""
-    assert jinja_env.loader is not None
+_TABLE = pydantic.TypeAdapter(Procedure)
+
+
+def plan(jinja_env: jinja2.Environment, ctx: PageContext, slug: str) -> Procedure:
+    """The procedure ``slug`` for the environment of ``ctx``."""
+    name = f"{slug}.yml.j2"
     try:
-        source, filename, _ = jinja_env.loader.get_source(jinja_env, STEPS_FILE)
+        text = jinja_env.get_template(name).render(ctx=ctx)
     except jinja2.TemplateNotFound:
-        raise TemplateError(f"templates/{STEPS_FILE}: not found") from None
-    return _parse(source, filename or STEPS_FILE)
-
-
-@functools.lru_cache(maxsize=8)
-def _parse(source: str, filename: str) -> tuple[StepSpec, ...]:
+        raise TemplateError(f"templates/{name}: not found") from None
     try:
-        rows = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        steps = tuple(
-            StepSpec(**{k: tuple(v) if isinstance(v, list) else str(v) for k, v in row.items()})  # type: ignore[arg-type]
-            for row in rows
-        )
-    except (yaml.YAMLError, TypeError, AttributeError) as exc:
-        raise TemplateError(f"{filename}: not a list of steps ({exc})") from None
-    for step in steps:
-        if step.shell not in ("lync", "exchange", "dns"):
-            raise TemplateError(f"{filename}: step {step.number}: unknown shell {step.shell!r}")
-    return steps
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        procedure = _TABLE.validate_python(data, strict=False)
+    except (yaml.YAMLError, pydantic.ValidationError) as exc:
+        raise TemplateError(f"templates/{name}: not a step table ({exc})") from None
+    steps = tuple(_placed(step, ctx) for step in procedure.steps)
+    return Procedure(procedure.slug, procedure.page, procedure.title, steps)
 
 
-def plan(jinja_env: jinja2.Environment, ctx: PageContext) -> list[PlannedStep]:
-    """The steps of one environment's change, with the runbook's exact commands."""
-    macros = jinja_env.get_template("commands.j2").module
-    planned = []
-    for spec in specs(jinja_env):
-        if spec.needs and _setting(ctx.env, spec.needs) is None:
-            continue
-        commands: dict[str, tuple[str, ...]] = {
-            phase: tuple(_call(macros, name, ctx, spec) for name in getattr(spec, phase))
-            for phase in PHASES
-        }
-        shell, server = _where(spec.shell, ctx)
-        title = spec.title.format(
-            lync=ctx.facts.lync_product["short"], host=ctx.facts.autodiscover_host
-        )
-        planned.append(PlannedStep(spec.number, title, spec.shell, shell, server, commands))
-    return planned
-
-
-def _call(macros: Any, name: str, ctx: PageContext, spec: StepSpec) -> str:
-    macro = getattr(macros, name, None)
-    if macro is None:
-        raise TemplateError(
-            f"templates/{STEPS_FILE}: step {spec.number}: commands.j2 has no macro {name!r}"
-        )
-    text = macro(ctx) if "ctx" in macro.arguments else macro()
-    return str(text).strip()
-
-
-def _where(shell: Shell, ctx: PageContext) -> tuple[str, str]:
+def _placed(step: Step, ctx: PageContext) -> Step:
+    """``step`` with the name of its shell and the server it runs on."""
     env, facts = ctx.env, ctx.facts
-    if shell == "lync":
-        return facts.lync_product["shell"], env.lync.front_ends[0]
-    if shell == "exchange":
-        return facts.exchange_product["shell"], env.exchange.servers[0]
-    server = env.dns.server or f"a DNS server of the zone {facts.zone}"
-    return str(ctx.products["dns"]["shell"]), server
-
-
-def _setting(spec: Any, dotted: str) -> Any:
-    value = spec
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-    return value
+    where: dict[str, tuple[str, str]] = {
+        "lync": (facts.lync_product["shell"], env.lync.front_ends[0]),
+        "exchange": (facts.exchange_product["shell"], env.exchange.servers[0]),
+        "dns": (str(ctx.products["dns"]["shell"]), env.dns.server or ""),
+    }
+    shell_name, server = where[step.shell]
+    return dataclasses.replace(step, shell_name=shell_name, server=server)

@@ -32,7 +32,7 @@ def test_validate_the_examples(project: Path, monkeypatch: pytest.MonkeyPatch) -
     result = _run("validate")
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert lines[-1].startswith("3 file(s) checked: 0 error(s), ")
+    assert lines[-1].startswith("4 file(s) checked: 0 error(s), ")
     assert all(": warning: " in line for line in lines[:-1])
     assert result.stdout == ""
 
@@ -76,7 +76,7 @@ def test_all_files_in_one_run(project: Path, monkeypatch: pytest.MonkeyPatch) ->
         "or run code",
         errors[-1],
     ]
-    assert errors[-1].startswith("5 file(s) checked: 2 error(s), ")
+    assert errors[-1].startswith("6 file(s) checked: 2 error(s), ")
 
 
 def test_json_format(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,7 +160,7 @@ def test_build_of_an_unknown_name_lists_the_known_ones_and_writes_nothing(projec
     assert result.exit_code == 1
     folder = project / "environments"
     assert (
-        f"{folder}:1:1: no environment named 'nosuch' (known: contoso, fabrikam, litwareinc)"
+        f"{folder}:1:1: no environment named 'nosuch' (known: contoso, fabrikam, litwareinc, northwind)"
         in result.stderr
     )
     assert snapshot(project / "docs") == before
@@ -182,7 +182,7 @@ def test_two_files_for_one_environment_are_an_error_for_every_command(
     result = _run("validate")
     assert result.exit_code == 1
     assert yml in result.stderr and yaml in result.stderr
-    assert result.stderr.splitlines()[-1].startswith("4 file(s) checked: 2 error(s), ")
+    assert result.stderr.splitlines()[-1].startswith("5 file(s) checked: 2 error(s), ")
     result = _run("validate", "environments/contoso.yml")
     assert result.exit_code == 1
     assert yml in result.stderr and yaml not in result.stderr
@@ -208,11 +208,11 @@ def test_a_missing_template_is_named_by_its_path(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(project)
-    Path("templates/runbook.md.j2").unlink()
+    Path("templates/integration.md.j2").unlink()
     before = snapshot(project / "docs")
     result = _run("build")
     assert result.exit_code == 1
-    assert "templates/runbook.md.j2: template not found (a project made by an older" in (
+    assert "templates/integration.md.j2: template not found (a project made by an older" in (
         result.stderr
     )
     assert snapshot(project / "docs") == before

@@ -26,15 +26,12 @@ TODAY = dt.date(2026, 11, 27)
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, dict[str, str]]:
-    envs = []
+    jinja_env = rendering.make_jinja_env(REPO / "templates")
+    out: dict[str, dict[str, str]] = {}
     for name in EXAMPLES:
         env, diagnostics = load(REPO / "environments" / f"{name}.yml", REPO, TODAY)
         assert env is not None, [d.format() for d in diagnostics]
-        envs.append(env)
-    out: dict[str, dict[str, str]] = {}
-    for path, text in rendering.render_all(REPO / "templates", envs).items():
-        if len(path.parts) == 2:
-            out.setdefault(path.parts[0], {})[path.name] = text
+        out[name] = {p.name: t for p, t in rendering.render_environment(jinja_env, env).items()}
     return out
 
 
@@ -118,7 +115,11 @@ def test_runbook_table_and_bind_tab_show_the_same_record(
 ) -> None:
     zone, owner, rtype, data, _ = _expected_record(name)
     page = rendered[name]["runbook.md"]
-    assert f"| `{owner}` | {rtype} | `{data}` | `{zone}` | 3600 |" in page
+    # The TTL the table shows is the TTL the command sets.
+    assert (
+        f"| `{owner}` | {rtype} | `{data}` | `{zone}` | 3600 (set with `-TimeToLive 01:00:00`) |"
+        in page
+    )
     fragment_line = f"{owner}. 3600 IN {rtype} {data}{'.' if rtype == 'CNAME' else ''}"
     assert fragment_line in page
     assert fragment_line in rendered[name][f"{name}-autodiscover.zone"]
@@ -147,22 +148,22 @@ def test_windows_dns_commands_match_the_yaml(
             assert add.params.get("IPv4Address") == data
         assert add.params.get("Name") == relative
         assert add.params.get("ZoneName") == zone
+        assert add.params.get("TimeToLive") == "01:00:00"
         # -ComputerName exactly when dns.server is set: otherwise the local DNS server is used.
         assert ("ComputerName" in add.params) == (server is not None), (label, add.text)
         if server:
             assert add.params["ComputerName"] == server
-        resolves = [c for c in cmds if c.name == "Resolve-DnsName"]
-        assert len(resolves) >= 2, label  # pre-check and verify
+        # The DNS step's lookups (observe, verify) ask the zone's server and keep the error:
+        # only "the name does not exist" counts as absent, a server that did not answer stops.
+        resolves = [c for c in cmds if c.name == "Resolve-DnsName" and "ErrorVariable" in c.params]
+        assert len(resolves) >= 2, label
         for check in resolves:
             assert check.params.get("Name") == owner
             assert check.params.get("Server") == server if server else "Server" not in check.params
-        if label == "dns.ps1":
-            # Under $ErrorActionPreference = 'Stop', a pre-check that fails on a missing name
-            # would end the script before the change; the verify must fail loudly.
-            assert "$ErrorActionPreference = 'Stop'" in text
-            assert [c.params.get("ErrorAction") for c in resolves] == ["SilentlyContinue", None]
+            assert check.params["ErrorAction"] == "SilentlyContinue"
+        assert "DNS_ERROR_RCODE_NAME_ERROR" in text
         removes = [c for c in cmds if c.name == "Remove-DnsServerResourceRecord"]
-        if label == "runbook.md":
-            assert len(removes) == 1
-            assert removes[0].params.get("RRType") == ("CName" if rtype == "CNAME" else "A")
-            assert ("ComputerName" in removes[0].params) == (server is not None)
+        assert len(removes) == 1
+        assert removes[0].params.get("RRType") == ("CName" if rtype == "CNAME" else "A")
+        assert removes[0].params.get("RecordData") == data  # this record only
+        assert ("ComputerName" in removes[0].params) == (server is not None)

@@ -79,7 +79,12 @@ def test_shell_completion_completes_environment_names(project: Path) -> None:
     env["COMP_WORDS"] = f"runbook change-request --project {project} "
     env["COMP_CWORD"] = "4"
     done = subprocess.run([RUNBOOK], env=env, capture_output=True, text=True, check=False)
-    assert done.stdout.split() == ["plain,contoso", "plain,fabrikam", "plain,litwareinc"]
+    assert done.stdout.split() == [
+        "plain,contoso",
+        "plain,fabrikam",
+        "plain,litwareinc",
+        "plain,northwind",
+    ]
 
 
 def test_a_progress_bar_on_a_terminal_only(project: Path) -> None:

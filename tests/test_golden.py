@@ -15,8 +15,8 @@ import pytest
 from conftest import REPO, TODAY
 
 from generator.loading import load
-from generator.rendering import context, make_jinja_env, render_environment
-from generator.steps import VERIFICATION, plan
+from generator.rendering import INTEGRATION, context, make_jinja_env, render_environment
+from generator.steps import plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RUNBOOK = [sys.executable, "-m", "generator"]
@@ -82,33 +82,33 @@ def test_output_matches_golden_files(built: dict[str, bytes], update_golden: boo
 
 def test_litwareinc_runbook_holds_the_seed_commands_and_dns_example() -> None:
     page = (GOLDEN / "litwareinc" / "runbook.md").read_text("utf-8")
-    # The seed (L-PRE), with its own values, as whole commands in code blocks.
+    # The seed (L-PRE), with its own values, as whole commands in code blocks; the
+    # autodiscover URI per server (-Identity), never for every Client Access server at once.
     blocks = pwsh.powershell_blocks(page)
     lines = {line.strip() for block in blocks for line in block.splitlines()}
     assert (
-        "Get-ClientAccessServer | Select-Object Name, AutoDiscoverServiceInternalUri | Format-List"
-        in lines
-    )
-    assert (
-        "Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri "
-        "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.xml'"
+        "Set-ClientAccessServer -Identity 'atl-exchange-001.litwareinc.com' "
+        "-AutoDiscoverServiceInternalUri "
+        "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.xml' -ErrorAction Stop"
     ) in lines
+    assert not any("| Set-ClientAccessServer" in line for line in lines)
     assert (
         "Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl "
         "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc'"
     ) in lines
-    # The seed's DNS example: autodiscover.litwareinc.com resolves to atl-exchange-001.litwareinc.com.
+    # The seed's DNS example: autodiscover.litwareinc.com resolves to atl-exchange-001.litwareinc.com,
+    # and the TTL the table shows is the one the command sets.
     assert (
-        "| `autodiscover.litwareinc.com` | CNAME | `atl-exchange-001.litwareinc.com` | `litwareinc.com` | 3600 |"
-        in page
-    )
+        "| `autodiscover.litwareinc.com` | CNAME | `atl-exchange-001.litwareinc.com` | `litwareinc.com` "
+        "| 3600 (set with `-TimeToLive 01:00:00`) |"
+    ) in page
     assert "autodiscover.litwareinc.com. 3600 IN CNAME atl-exchange-001.litwareinc.com." in page
     cnames = [
         c for b in blocks for c in pwsh.commands(b) if c.name == "Add-DnsServerResourceRecordCName"
     ]
-    assert [(c.params["Name"], c.params["HostNameAlias"]) for c in cnames] == [
-        ("autodiscover", "atl-exchange-001.litwareinc.com")
-    ]
+    assert [
+        (c.params["Name"], c.params["HostNameAlias"], c.params["TimeToLive"]) for c in cnames
+    ] == [("autodiscover", "atl-exchange-001.litwareinc.com", "01:00:00")]
 
 
 def test_committed_docs_are_up_to_date() -> None:
@@ -125,17 +125,19 @@ def test_committed_docs_are_up_to_date() -> None:
 
 
 @pytest.mark.parametrize("name", ["contoso", "fabrikam", "litwareinc"])
-def test_the_runbook_page_has_the_steps_of_steps_yml_in_order(name: str) -> None:
-    """runbook.md.j2 writes its steps in prose; steps.yml drives the scripts and the PDF. The
-    page's step headings must be the plan's steps, same numbers, titles and order."""
+def test_the_runbook_page_has_the_steps_of_the_table_in_order(name: str) -> None:
+    """The page writes its steps in prose around the table's parts; its step headings must be
+    the table's steps, same numbers, titles and order."""
     env, diagnostics = load(REPO / "environments" / f"{name}.yml", REPO, TODAY)
     assert env is not None, diagnostics
     jinja_env = make_jinja_env(REPO / "templates")
     planned = [
-        f"{s.heading}: {s.title}" for s in plan(jinja_env, context(env)) if s.number != VERIFICATION
+        f"Step {s.number}: {s.title}" for s in plan(jinja_env, context(env), INTEGRATION).steps
     ]
     page = render_environment(jinja_env, env)[PurePosixPath(name) / "runbook.md"]
     headings = [
-        line.removeprefix("## ") for line in page.splitlines() if line.startswith("## Step ")
+        line.removeprefix("## ").split(" { #")[0]
+        for line in page.splitlines()
+        if line.startswith("## Step ")
     ]
     assert headings[1:] == planned  # step 1, the prerequisites, is a checklist, not a plan step

@@ -150,9 +150,10 @@ def test_init_creates_a_project_that_builds(tmp_path: Path) -> None:
         ".pre-commit-hooks.yaml",
         ".pre-commit-config.yaml",
         ".github/workflows/docs.yml",
-        "templates/commands.j2",
-        "templates/runbook.md.j2",
-        "templates/steps.yml",
+        "templates/integration.yml.j2",
+        "templates/integration.md.j2",
+        "templates/procedure.j2",
+        "templates/page.j2",
         "environments/litwareinc.yml",
         "schema/environment-v1.json",
         "docs/index.md",
@@ -269,7 +270,7 @@ def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "rel",
-    ["mkdocs.yml", ".gitattributes", "templates/runbook.md.j2", "environments/litwareinc.yml"],
+    ["mkdocs.yml", ".gitattributes", "templates/integration.md.j2", "environments/litwareinc.yml"],
 )
 def test_init_copies_this_project_s_own_files(tmp_path: Path, rel: str) -> None:
     target = tmp_path / "p"

@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from generator import changes, pdf, rendering
 from generator.cli import main
 from generator.loading import LoadedEnvironment, load
+from generator.steps import plan
 
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
@@ -62,13 +63,19 @@ def present(command: str, text: str) -> bool:
 
 
 def runbook_commands(project: Path, name: str) -> list[str]:
-    """Every command line of the rendered runbook's ```powershell blocks."""
+    """Every line of what the change request prints of each step: its change, its back-out,
+    and the commands of the steps that only verify (from the step table, as the page)."""
     env, _ = load(project / "environments" / f"{name}.yml", project, TODAY)
     assert env is not None
-    files = rendering.render_all(project / "templates", [env])
-    markdown = files[rendering.PurePosixPath(name, "runbook.md")]
-    blocks = re.findall(r"^ *```powershell\n(.*?)^ *```", markdown, re.S | re.M)
-    lines = [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+    procedure = plan(
+        rendering.make_jinja_env(project / "templates"), rendering.context(env), "integration"
+    )
+    code = [
+        *(step.change for step in procedure.steps if step.changes),
+        *(step.backout.code for step in procedure.steps if step.changes and step.backout),
+        *(step.gate for step in procedure.steps if not step.rules),
+    ]
+    lines = [line.strip() for text in code for line in text.splitlines() if line.strip()]
     assert len(lines) > 25
     return lines
 
@@ -262,10 +269,10 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
         ("setting", "exchange.servers", "added", None, "ex03.contoso.com"),
         (
             "command",
-            "Step 4 change",
+            "Step 5 change",
             "changed",
-            f"Set-ClientAccessService -Identity 'ex02.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
-            f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
+            f"Set-ClientAccessService -Identity 'ex02.contoso.com' -AutoDiscoverServiceInternalUri {uri} -ErrorAction Stop",
+            f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri} -ErrorAction Stop",
         ),
         (
             "command",
@@ -280,14 +287,14 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
     assert "1 setting" not in what and "2 settings, 2 command lines changed" in what
     for needle in (
         "exchange.servers",
-        "Step 4 change",
+        "Step 5 change",
         "Step 7 change",
         "ex02.contoso.com",
         "ex03.contoso.com",
     ):
         assert needle in what
     assert present(
-        f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri}",
+        f"Set-ClientAccessService -Identity 'ex03.contoso.com' -AutoDiscoverServiceInternalUri {uri} -ErrorAction Stop",
         what,
     )
     items = what[what.index("\nSettings\n") :]
@@ -296,7 +303,7 @@ def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: P
         "DNS records",
         "Change details",
         "Step 2",
-        "Step 5",
+        "Step 4",
         "Step 6",
         "Step 8",
         "lync.",
@@ -348,13 +355,7 @@ def test_since_a_git_revision(project: Path, tmp_path: Path) -> None:
     assert "  ~ dns.server: dc01.contoso.com -> dc02.contoso.com" in stdout
     assert "DNS records:" not in stdout  # the record itself is unchanged; only where it is made
     subjects = set(re.findall(r"^  [~+-] ([^:]+):", stdout, re.M))
-    assert subjects == {
-        "dns.server",
-        "Step 5 pre-check",
-        "Step 5 change",
-        "Step 5 verify",
-        "Step 5 back out",
-    }
+    assert subjects == {"dns.server", "Step 4 change", "Step 4 back out"}
 
     out = tmp_path / "since.pdf"
     code, _, err = run(
@@ -362,7 +363,7 @@ def test_since_a_git_revision(project: Path, tmp_path: Path) -> None:
     )
     assert code == 0, err
     what = section("\n".join(pages_text(out)), "What changes", "Affected configuration items")
-    assert "dc02.contoso.com" in what and "Step 5 change" in what and "Step 6" not in what
+    assert "dc02.contoso.com" in what and "Step 4 change" in what and "Step 6" not in what
 
     # The certificate file is read at the revision too: unchanged, so no certificate difference.
     assert "oauth_certificate" not in stdout
@@ -386,7 +387,7 @@ def test_errors_write_nothing(project: Path, tmp_path: Path) -> None:
 
     code, _, err = run("change-request", "nosuch", "-o", str(out), "--project", str(project))
     assert code == 1
-    assert "no environment named 'nosuch' (known: contoso, fabrikam, litwareinc)" in err
+    assert "no environment named 'nosuch' (known: contoso, fabrikam, litwareinc, northwind)" in err
     assert "Traceback" not in err and not out.exists()
 
     code, _, err = contoso("--since", "HEAD")
@@ -473,7 +474,7 @@ def test_site_pdfs_are_cached_by_content(project: Path) -> None:
 def test_overview_links_the_change_request(project: Path) -> None:
     env, _ = load(project / "environments" / "contoso.yml", project, TODAY)
     assert env is not None
-    overview = rendering.render_all(project / "templates", [env])[
+    overview = rendering.render_environment(rendering.make_jinja_env(project / "templates"), env)[
         rendering.PurePosixPath("contoso", "index.md")
     ]
     assert "[contoso-change-request.pdf](contoso-change-request.pdf)" in overview

@@ -69,7 +69,7 @@ def _edit_titles(root: Path, n: int, suffix: str) -> None:
 def test_only_environments_whose_inputs_changed_are_redone(project: Path) -> None:
     """Keyed by the bytes of the environment file, its certificate file and the templates."""
     proj = Project(project)
-    everything = ["contoso", "fabrikam", "litwareinc"]
+    everything = ["contoso", "fabrikam", "litwareinc", "northwind"]
     assert sorted(generate(proj, today=TODAY).rendered) == everything
     assert generate(proj, today=TODAY).rendered == []
 
@@ -89,7 +89,7 @@ def test_only_environments_whose_inputs_changed_are_redone(project: Path) -> Non
     if data.startswith(b"-----"):
         assert generate(proj, today=TODAY).rendered == ["contoso"]
 
-    template = project / "templates" / "runbook.md.j2"
+    template = project / "templates" / "integration.md.j2"
     template.write_text(template.read_text("utf-8") + "\n", "utf-8")
     assert sorted(generate(proj, today=TODAY).rendered) == everything
 
@@ -109,11 +109,11 @@ def test_a_damaged_cache_entry_is_a_miss(project: Path) -> None:
     generate(proj, today=TODAY)
     with sqlite3.connect(project / ".cache" / "runbook" / "environments.sqlite3") as db:
         assert (
-            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 11
+            db.execute("UPDATE entries SET value = ?", (b"not a pickle",)).rowcount == 14
         )  # 3 x (entry, environment, texts) + contoso's certificate + catalogue
     db.close()
     result = generate(proj, today=TODAY)
-    assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
+    assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc", "northwind"]
     assert result.files == generate(proj, today=TODAY, use_cache=False).files
 
 
@@ -128,6 +128,9 @@ def test_build_writes_only_changed_files(project: Path) -> None:
     )
     report, _ = build(proj, today=TODAY)
     assert [str(p) for p in report.written] == [
+        "contoso/contoso-dns.ps1",  # the title is in the scripts' first line
+        "contoso/contoso-exchange.ps1",
+        "contoso/contoso-lync.ps1",
         "contoso/index.md",
         "contoso/runbook.md",
         "index.md",
@@ -488,7 +491,7 @@ def test_a_cache_file_that_is_not_a_database_is_started_again(project: Path) -> 
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     database.write_bytes(b"garbage, not SQLite" * 100)
     result = generate(proj, today=TODAY)
-    assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc"]
+    assert sorted(result.rendered) == ["contoso", "fabrikam", "litwareinc", "northwind"]
     assert generate(proj, today=TODAY).rendered == []
 
 
@@ -1132,7 +1135,7 @@ def test_the_catalogue_lists_environments_in_name_order_whatever_the_file_order(
     build(Project(project), today=TODAY)
     catalogue = (project / OUT / "index.md").read_text("utf-8")
     links = [line.split("](")[0] for line in catalogue.splitlines() if line.startswith("| [")]
-    assert links == ["| [contoso", "| [contoso-2", "| [fabrikam", "| [litwareinc"]
+    assert links == ["| [contoso", "| [contoso-2", "| [fabrikam", "| [litwareinc", "| [northwind"]
 
 
 def test_a_full_disk_for_the_catalogue_rows_is_an_error_and_leaves_the_docs(
@@ -1174,7 +1177,7 @@ def test_a_staged_file_that_cannot_be_written_is_an_error_and_leaves_the_docs(
 
     build(Project(project), today=TODAY)
     before = snapshot(project / OUT)
-    template = project / "templates" / "runbook.md.j2"
+    template = project / "templates" / "integration.md.j2"
     template.write_text(template.read_text("utf-8") + "\n", "utf-8")
     monkeypatch.setattr(
         writing, "staged_name", lambda staging, rel: os.path.join(staging, "gone", "x")

@@ -20,7 +20,7 @@ MKDOCS = str(Path(sys.executable).parent / "mkdocs")
 
 
 def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(project: Path) -> None:
-    template = project / "templates" / "runbook.md.j2"
+    template = project / "templates" / "integration.md.j2"
     lines = template.read_text("utf-8").splitlines(keepends=True)
     lines.insert(20, "{{ ctx.env.no_such_key }}\n")
     template.write_text("".join(lines), "utf-8")
@@ -33,7 +33,7 @@ def test_an_undefined_name_fails_with_template_and_line_and_writes_nothing(proje
     before = snapshot(project / "docs")
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert result.exit_code == 1
-    assert "runbook.md.j2:21:" in result.stderr
+    assert "integration.md.j2:21:" in result.stderr
     assert "no_such_key" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(project / "docs") == before
@@ -88,7 +88,12 @@ def test_every_indented_block_of_a_page_ends_with_a_blank_line() -> None:
     glued = []
     for page in pages:
         lines = page.read_text("utf-8").splitlines()
+        fenced = False  # inside an unindented ``` block: code, where indentation is its own
         for number, (before, line) in enumerate(itertools.pairwise(lines), start=2):
+            if before.startswith("```"):
+                fenced = not fenced
+            if fenced:
+                continue
             if before.startswith("    ") and before.strip() and line and not line[0].isspace():
                 glued.append(f"{page.relative_to(REPO)}:{number}: {line[:60]}")
     assert glued == []

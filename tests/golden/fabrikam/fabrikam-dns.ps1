@@ -1,12 +1,122 @@
-# runbook 0.1.0: Windows PowerShell (DnsServer module) commands for environment 'fabrikam'.
-# Run on a DNS server of the zone corp.fabrikam.com, step by step, as in the runbook. Generated: do not edit.
+﻿# runbook 0.1.0: Integration of Skype for Business Server 2015 with Exchange Server 2019, environment 'fabrikam' (Fabrikam, Inc.).
+# The Windows PowerShell (DnsServer module) steps (4), to run on a DNS server of the zone corp.fabrikam.com, one at a time, in the
+# order of the checklist of the runbook page (the other steps run in other shells):
+#   .\fabrikam-dns.ps1 -Preflight          read-only: what each step would do now
+#   .\fabrikam-dns.ps1 -Step N             observe, decide, change only what the decision selects, verify
+#   .\fabrikam-dns.ps1 -Step N -BackOut    undo what step N changed, from the state it saved
+# The state is saved in -StateFolder (default: $HOME\runbook). A downloaded script is blocked
+# until you run: Unblock-File -Path .\fabrikam-dns.ps1
+# Generated from environments/fabrikam: do not edit.
+[CmdletBinding()]
+param(
+    [ValidateSet('4')]
+    [string] $Step,
+    [switch] $BackOut,
+    [switch] $Preflight,
+    [string] $StateFolder = (Join-Path -Path $HOME -ChildPath 'runbook')
+)
 $ErrorActionPreference = 'Stop'
+$StatePath = Join-Path -Path $StateFolder -ChildPath 'fabrikam-integration-dns-state.xml'
 
-# Step 5: DNS record for autodiscover.corp.fabrikam.com - pre-check
-Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly -ErrorAction SilentlyContinue
+function Read-RunbookState {
+    if (Test-Path -LiteralPath $StatePath) {
+        return Import-Clixml -LiteralPath $StatePath
+    }
+    return @{}
+}
 
-# Step 5: DNS record for autodiscover.corp.fabrikam.com - change
-Add-DnsServerResourceRecordA -Name 'autodiscover' -IPv4Address '192.0.2.25' -ZoneName 'corp.fabrikam.com'
+function Save-RunbookState {
+    param([string] $Step, [hashtable] $Observed, [string] $Decision, [bool] $Changed)
+    $state = Read-RunbookState
+    $saved = $state[$Step]
+    if ($saved -and $saved.Changed) {
+        Write-Warning ('Step ' + $Step + ' changed something at ' + $saved.Time + ': that state is kept for its back-out.')
+        return
+    }
+    $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
+    New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
+    $state | Export-Clixml -LiteralPath $StatePath
+}
 
-# Step 5: DNS record for autodiscover.corp.fabrikam.com - verify
-Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly
+# Step 4: DNS record for autodiscover.corp.fabrikam.com. Observe (read-only) and decide.
+function Test-RunbookStep4 {
+    $answers = @(Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+    $observed = @{
+        Records = @($answers | Where-Object { $_.Name -eq 'autodiscover.corp.fabrikam.com' -and ($_.Type -eq 'CNAME' -or $_.Type -eq 'A') } | Select-Object -Property Name, Type, NameHost, IPAddress, TTL)
+        NameMissing = @($lookupErrors | Where-Object { $_.FullyQualifiedErrorId -like 'DNS_ERROR_RCODE_NAME_ERROR*' }).Count -gt 0
+    }
+    $question = ''
+    if ($observed.Records.Count -eq 1 -and $observed.Records[0].Type -eq 'A' -and $observed.Records[0].IPAddress -eq '192.0.2.25') {
+        $decision = 'skip'
+        $reason = 'autodiscover.corp.fabrikam.com has one A record, 192.0.2.25, and no other record'
+    } elseif ($observed.Records.Count -eq 0 -and $observed.NameMissing) {
+        $decision = 'change'
+        $reason = 'the DNS server answers that autodiscover.corp.fabrikam.com does not exist'
+    } else {
+        $decision = 'stop'
+        $reason = 'autodiscover.corp.fabrikam.com exists with other data, or the DNS server did not answer'
+        $question = 'Which record is right for autodiscover.corp.fabrikam.com? Adding one beside an existing record would answer both in turn (round-robin); changing or removing the existing one affects every client that resolves the name. Decides: the DNS administrator, with the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+if ($Preflight) {
+    Write-Host 'Pre-flight: read-only, nothing is changed or saved.'
+    $result = Test-RunbookStep4
+    Write-Host ('Step 4, DNS record for autodiscover.corp.fabrikam.com: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    return
+}
+if (-not $Step) {
+    throw 'Give -Preflight, or -Step N (and -BackOut to undo step N): see the first lines of this script.'
+}
+
+# Step 4: DNS record for autodiscover.corp.fabrikam.com.
+if ($Step -eq '4' -and -not $BackOut) {
+    $result = Test-RunbookStep4
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 4: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $true
+            Add-DnsServerResourceRecordA -Name 'autodiscover' -IPv4Address '192.0.2.25' -ZoneName 'corp.fabrikam.com' -TimeToLive '01:00:00'
+            Write-Host ('Step 4: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 4: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $answers = @(Resolve-DnsName -Name 'autodiscover.corp.fabrikam.com' -DnsOnly -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+    $observed = @{
+        Records = @($answers | Where-Object { $_.Name -eq 'autodiscover.corp.fabrikam.com' -and ($_.Type -eq 'CNAME' -or $_.Type -eq 'A') } | Select-Object -Property Name, Type, NameHost, IPAddress, TTL)
+        NameMissing = @($lookupErrors | Where-Object { $_.FullyQualifiedErrorId -like 'DNS_ERROR_RCODE_NAME_ERROR*' }).Count -gt 0
+    }
+    if (-not ($observed.Records.Count -eq 1 -and $observed.Records[0].Type -eq 'A' -and $observed.Records[0].IPAddress -eq '192.0.2.25')) {
+        throw 'Step 4: NOT VERIFIED: autodiscover.corp.fabrikam.com resolves to 192.0.2.25 (A record, TTL 3600 seconds)'
+    }
+    Write-Host 'Step 4 verified: autodiscover.corp.fabrikam.com resolves to 192.0.2.25 (A record, TTL 3600 seconds)'
+}
+if ($Step -eq '4' -and $BackOut) {
+    $saved = (Read-RunbookState)['4']
+    if ($null -eq $saved) {
+        throw ('Step 4: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 4 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Write-Warning 'Remove the record only if no Exchange server''s AutoDiscoverServiceInternalUri points at it (step 5).'
+        if ((Read-Host 'Type REMOVE to remove the record') -ceq 'REMOVE') {
+            Remove-DnsServerResourceRecord -ZoneName 'corp.fabrikam.com' -RRType 'A' -Name 'autodiscover' -RecordData '192.0.2.25' -Force
+        } else {
+            Write-Host 'The record was left in place.'
+        }
+    }
+}

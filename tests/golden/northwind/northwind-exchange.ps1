@@ -1,0 +1,285 @@
+﻿# runbook 0.1.0: Integration of Skype for Business Server 2019 with Exchange Server 2016, environment 'northwind' (Northwind Traders).
+# The Exchange Management Shell steps (3, 5, 7, 10), to run on mail1.northwindtraders.com, one at a time, in the
+# order of the checklist of the runbook page (the other steps run in other shells):
+#   .\northwind-exchange.ps1 -Preflight          read-only: what each step would do now
+#   .\northwind-exchange.ps1 -Step N             observe, decide, change only what the decision selects, verify
+#   .\northwind-exchange.ps1 -Step N -BackOut    undo what step N changed, from the state it saved
+# The state is saved in -StateFolder (default: $HOME\runbook). A downloaded script is blocked
+# until you run: Unblock-File -Path .\northwind-exchange.ps1
+# Generated from environments/northwind: do not edit.
+[CmdletBinding()]
+param(
+    [ValidateSet('3', '5', '7', '10')]
+    [string] $Step,
+    [switch] $BackOut,
+    [switch] $Preflight,
+    [string] $StateFolder = (Join-Path -Path $HOME -ChildPath 'runbook')
+)
+$ErrorActionPreference = 'Stop'
+$StatePath = Join-Path -Path $StateFolder -ChildPath 'northwind-integration-exchange-state.xml'
+
+function Read-RunbookState {
+    if (Test-Path -LiteralPath $StatePath) {
+        return Import-Clixml -LiteralPath $StatePath
+    }
+    return @{}
+}
+
+function Save-RunbookState {
+    param([string] $Step, [hashtable] $Observed, [string] $Decision, [bool] $Changed)
+    $state = Read-RunbookState
+    $saved = $state[$Step]
+    if ($saved -and $saved.Changed) {
+        Write-Warning ('Step ' + $Step + ' changed something at ' + $saved.Time + ': that state is kept for its back-out.')
+        return
+    }
+    $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
+    New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
+    $state | Export-Clixml -LiteralPath $StatePath
+}
+
+# Step 3: Exchange Server Auth certificate. Observe (read-only) and decide.
+function Test-RunbookStep3 {
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed = @{ Thumbprint = [string]$authConfig.CurrentCertificateThumbprint; NotAfter = @{} }
+    try {
+        $certificate = Get-ExchangeCertificate -Server 'mail1.northwindtraders.com' -Thumbprint $observed.Thumbprint -ErrorAction Stop
+        $observed.NotAfter['mail1.northwindtraders.com'] = $certificate.NotAfter
+    } catch {
+        $observed.NotAfter['mail1.northwindtraders.com'] = $null
+    }
+    $question = ''
+    if ($observed.Thumbprint -and @($observed.NotAfter.Values | Where-Object { $null -eq $_ -or $_ -lt (Get-Date).AddDays(30) }).Count -eq 0) {
+        $decision = 'skip'
+        $reason = 'the Auth certificate of Get-AuthConfig is on every listed Exchange server and does not expire within 30 days'
+    } else {
+        $decision = 'stop'
+        $reason = 'the Auth certificate is missing on a listed server, or expires within 30 days'
+        $question = 'Renew the Exchange Auth certificate first (Set-AuthConfig -NewCertificateThumbprint -NewCertificateEffectiveDate, then -PublishCertificate [Set-AuthConfig.md]), in a change of its own? Decides: the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 5: Exchange autodiscover URI. Observe (read-only) and decide.
+function Test-RunbookStep5 {
+    $observed = @{ Uri = @{}; IisNames = @{} }
+    $service = Get-ClientAccessService -Identity 'mail1.northwindtraders.com' -ErrorAction Stop
+    $observed.Uri['mail1.northwindtraders.com'] = [string]$service.AutoDiscoverServiceInternalUri
+    $certificates = @(Get-ExchangeCertificate -Server 'mail1.northwindtraders.com' -ErrorAction Stop)
+    $observed.IisNames['mail1.northwindtraders.com'] = @($certificates | Where-Object { [string]$_.Services -match 'IIS' } | ForEach-Object { $_.CertificateDomains } | ForEach-Object { [string]$_ })
+    $observed.Resolves = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -DnsOnly -ErrorAction SilentlyContinue).Count -gt 0
+    $question = ''
+    if (@($observed.Uri.Values | Where-Object { $_ -ne 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml' }).Count -eq 0) {
+        $decision = 'skip'
+        $reason = 'every listed Exchange server has AutoDiscoverServiceInternalUri https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml'
+    } elseif (@($observed.Uri.Values | Where-Object { $_ -ne 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml' -and $_ -ne '' }).Count -eq 0) {
+        $decision = 'change'
+        $reason = 'the URI is blank on some listed servers (and as intended on the others)'
+    } else {
+        $decision = 'stop'
+        $reason = 'a listed server has another URI, which Outlook clients use today'
+        $question = 'Keep the URI in use (the documented requirement is only that it is not blank [L-PRE]: go on with step 6), or change it in a change of its own, planned for the Outlook clients that follow it? Decides: the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 7: Register Skype for Business as a partner application in Exchange. Observe (read-only) and decide.
+function Test-RunbookStep7 {
+    $observed = @{ Applications = @(Get-PartnerApplication -ErrorAction Stop | Select-Object -Property Name, Enabled, AuthMetadataUrl, ApplicationIdentifier) }
+    $question = ''
+    if (@($observed.Applications | Where-Object { $_.AuthMetadataUrl -eq 'https://sfb.northwindtraders.com/metadata/json/1' -and $_.Enabled }).Count -gt 0) {
+        $decision = 'skip'
+        $reason = 'an enabled partner application has the metadata URL https://sfb.northwindtraders.com/metadata/json/1'
+    } elseif (@($observed.Applications | Where-Object { $_.AuthMetadataUrl -eq 'https://sfb.northwindtraders.com/metadata/json/1' }).Count -eq 0) {
+        $decision = 'change'
+        $reason = 'no partner application has the metadata URL https://sfb.northwindtraders.com/metadata/json/1 (the others are left as they are)'
+    } else {
+        $decision = 'stop'
+        $reason = 'a partner application with this metadata URL exists, but it is disabled'
+        $question = 'Someone disabled it: find out why, then enable it (Set-PartnerApplication -Enabled $true [Set-PartnerApplication.md]) or leave it off? Decides: the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+if ($Preflight) {
+    Write-Host 'Pre-flight: read-only, nothing is changed or saved.'
+    $result = Test-RunbookStep3
+    Write-Host ('Step 3, Exchange Server Auth certificate: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep5
+    Write-Host ('Step 5, Exchange autodiscover URI: ' + $result.Decision + ': ' + $result.Reason)
+    $observed = $result.Observed
+    if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
+        Write-Host ('    not yet: ' + 'autodiscover.northwindtraders.com resolves from this Exchange server (step 4)')
+    }
+    if ($result.Decision -eq 'change' -and -not (@($observed.IisNames['mail1.northwindtraders.com'] | Where-Object { $_ -eq 'autodiscover.northwindtraders.com' -or $_ -eq '*.northwindtraders.com' }).Count -gt 0)) {
+        Write-Host ('    not yet: ' + 'the certificate assigned to IIS on mail1.northwindtraders.com names autodiscover.northwindtraders.com (or *.northwindtraders.com) [X-CERTS]')
+    }
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep7
+    Write-Host ('Step 7, Register Skype for Business as a partner application in Exchange: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    return
+}
+if (-not $Step) {
+    throw 'Give -Preflight, or -Step N (and -BackOut to undo step N): see the first lines of this script.'
+}
+
+# Step 3: Exchange Server Auth certificate.
+if ($Step -eq '3' -and -not $BackOut) {
+    $result = Test-RunbookStep3
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '3' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 3: already as intended, nothing to do: ' + $reason)
+        }
+        'stop' {
+            throw ('Step 3: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed = @{ Thumbprint = [string]$authConfig.CurrentCertificateThumbprint; NotAfter = @{} }
+    try {
+        $certificate = Get-ExchangeCertificate -Server 'mail1.northwindtraders.com' -Thumbprint $observed.Thumbprint -ErrorAction Stop
+        $observed.NotAfter['mail1.northwindtraders.com'] = $certificate.NotAfter
+    } catch {
+        $observed.NotAfter['mail1.northwindtraders.com'] = $null
+    }
+    if (-not ($observed.Thumbprint -and @($observed.NotAfter.Values | Where-Object { $null -eq $_ -or $_ -lt (Get-Date).AddDays(30) }).Count -eq 0)) {
+        throw 'Step 3: NOT VERIFIED: the Auth certificate is on every listed Exchange server and valid for 30 days more'
+    }
+    Write-Host 'Step 3 verified: the Auth certificate is on every listed Exchange server and valid for 30 days more'
+}
+if ($Step -eq '3' -and $BackOut) {
+    Write-Host 'Step 3 changes nothing: nothing to back out.'
+}
+
+# Step 5: Exchange autodiscover URI.
+if ($Step -eq '5' -and -not $BackOut) {
+    $result = Test-RunbookStep5
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '5' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 5: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            if (-not ($observed.Resolves)) {
+                throw 'Step 5: STOP, not changed: this must hold first: autodiscover.northwindtraders.com resolves from this Exchange server (step 4)'
+            }
+            if (-not (@($observed.IisNames['mail1.northwindtraders.com'] | Where-Object { $_ -eq 'autodiscover.northwindtraders.com' -or $_ -eq '*.northwindtraders.com' }).Count -gt 0)) {
+                throw 'Step 5: STOP, not changed: this must hold first: the certificate assigned to IIS on mail1.northwindtraders.com names autodiscover.northwindtraders.com (or *.northwindtraders.com) [X-CERTS]'
+            }
+            Save-RunbookState -Step '5' -Observed $observed -Decision $decision -Changed $true
+            if ($observed.Uri['mail1.northwindtraders.com'] -eq '') {
+                Set-ClientAccessService -Identity 'mail1.northwindtraders.com' -AutoDiscoverServiceInternalUri 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml' -ErrorAction Stop
+            }
+            Write-Host ('Step 5: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 5: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Uri = @{}; IisNames = @{} }
+    $service = Get-ClientAccessService -Identity 'mail1.northwindtraders.com' -ErrorAction Stop
+    $observed.Uri['mail1.northwindtraders.com'] = [string]$service.AutoDiscoverServiceInternalUri
+    $certificates = @(Get-ExchangeCertificate -Server 'mail1.northwindtraders.com' -ErrorAction Stop)
+    $observed.IisNames['mail1.northwindtraders.com'] = @($certificates | Where-Object { [string]$_.Services -match 'IIS' } | ForEach-Object { $_.CertificateDomains } | ForEach-Object { [string]$_ })
+    $observed.Resolves = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -DnsOnly -ErrorAction SilentlyContinue).Count -gt 0
+    if (-not (@($observed.Uri.Values | Where-Object { $_ -ne 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml' }).Count -eq 0)) {
+        throw 'Step 5: NOT VERIFIED: every listed Exchange server has AutoDiscoverServiceInternalUri https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml'
+    }
+    Write-Host 'Step 5 verified: every listed Exchange server has AutoDiscoverServiceInternalUri https://autodiscover.northwindtraders.com/autodiscover/autodiscover.xml'
+}
+if ($Step -eq '5' -and $BackOut) {
+    $saved = (Read-RunbookState)['5']
+    if ($null -eq $saved) {
+        throw ('Step 5: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 5 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Write-Host ('mail1.northwindtraders.com' + ': AutoDiscoverServiceInternalUri was ''' + $saved.Observed.Uri['mail1.northwindtraders.com'] + ''' before the change.')
+        Write-Warning 'Clearing the URI is not documented (UNVERIFIED): it is left as it is.'
+    }
+}
+
+# Step 7: Register Skype for Business as a partner application in Exchange.
+if ($Step -eq '7' -and -not $BackOut) {
+    $result = Test-RunbookStep7
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '7' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 7: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            Save-RunbookState -Step '7' -Observed $observed -Decision $decision -Changed $true
+            Push-Location -Path (Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts')
+            try {
+                .\Configure-EnterprisePartnerApplication.ps1 -AuthMetadataUrl 'https://sfb.northwindtraders.com/metadata/json/1' -ApplicationType Lync
+            } finally {
+                Pop-Location
+            }
+            Write-Host ('Restarting IIS on ' + 'mail1.northwindtraders.com' + ' drops Outlook on the web, ActiveSync, EWS, Autodiscover and Outlook connections to it for a minute or two.')
+            if ((Read-Host ('Restart IIS on ' + 'mail1.northwindtraders.com' + ' now? Type yes to restart')) -eq 'yes') {
+                iisreset 'mail1.northwindtraders.com'
+            } else {
+                Write-Warning ('IIS on ' + 'mail1.northwindtraders.com' + ' was not restarted: restart it later in the window (recommended [L-PA]).')
+            }
+            Write-Host ('Step 7: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 7: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Applications = @(Get-PartnerApplication -ErrorAction Stop | Select-Object -Property Name, Enabled, AuthMetadataUrl, ApplicationIdentifier) }
+    if (-not (@($observed.Applications | Where-Object { $_.AuthMetadataUrl -eq 'https://sfb.northwindtraders.com/metadata/json/1' -and $_.Enabled }).Count -gt 0)) {
+        throw 'Step 7: NOT VERIFIED: an enabled partner application has the metadata URL https://sfb.northwindtraders.com/metadata/json/1'
+    }
+    Write-Host 'Step 7 verified: an enabled partner application has the metadata URL https://sfb.northwindtraders.com/metadata/json/1'
+}
+if ($Step -eq '7' -and $BackOut) {
+    $saved = (Read-RunbookState)['7']
+    if ($null -eq $saved) {
+        throw ('Step 7: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 7 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        $before = @($saved.Observed.Applications | ForEach-Object { [string]$_.Name })
+        $applications = @(Get-PartnerApplication -ErrorAction Stop)
+        foreach ($application in $applications) {
+            if ($before -notcontains [string]$application.Name) {
+                Set-PartnerApplication -Identity ([string]$application.Name) -Enabled $false -ErrorAction Stop
+                Write-Host ('Disabled the partner application ' + $application.Name)
+            }
+        }
+    }
+}
+
+# Step 10: OAuth from Exchange.
+if ($Step -eq '10' -and -not $BackOut) {
+    $mailbox = Read-Host 'E-mail address of a mailbox to test with'
+    Test-OAuthConnectivity -Service EWS -TargetUri 'https://mail1.northwindtraders.com/ews/' -Mailbox $mailbox -ErrorAction Stop | Format-List
+    Write-Host 'Step 10 verified: Test-OAuthConnectivity reports no error for EWS on mail1.northwindtraders.com (the documented example; its output on success, and a test toward Skype for Business, are not documented: UNVERIFIED)'
+}
+if ($Step -eq '10' -and $BackOut) {
+    Write-Host 'Step 10 changes nothing: nothing to back out.'
+}

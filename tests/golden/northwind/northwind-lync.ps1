@@ -1,0 +1,296 @@
+﻿# runbook 0.1.0: Integration of Skype for Business Server 2019 with Exchange Server 2016, environment 'northwind' (Northwind Traders).
+# The Skype for Business Server Management Shell steps (2, 6, 8, 9), to run on sfb-fe1.northwindtraders.com, one at a time, in the
+# order of the checklist of the runbook page (the other steps run in other shells):
+#   .\northwind-lync.ps1 -Preflight          read-only: what each step would do now
+#   .\northwind-lync.ps1 -Step N             observe, decide, change only what the decision selects, verify
+#   .\northwind-lync.ps1 -Step N -BackOut    undo what step N changed, from the state it saved
+# The state is saved in -StateFolder (default: $HOME\runbook). A downloaded script is blocked
+# until you run: Unblock-File -Path .\northwind-lync.ps1
+# Generated from environments/northwind: do not edit.
+[CmdletBinding()]
+param(
+    [ValidateSet('2', '6', '8', '9')]
+    [string] $Step,
+    [switch] $BackOut,
+    [switch] $Preflight,
+    [string] $StateFolder = (Join-Path -Path $HOME -ChildPath 'runbook')
+)
+$ErrorActionPreference = 'Stop'
+$StatePath = Join-Path -Path $StateFolder -ChildPath 'northwind-integration-lync-state.xml'
+
+function Read-RunbookState {
+    if (Test-Path -LiteralPath $StatePath) {
+        return Import-Clixml -LiteralPath $StatePath
+    }
+    return @{}
+}
+
+function Save-RunbookState {
+    param([string] $Step, [hashtable] $Observed, [string] $Decision, [bool] $Changed)
+    $state = Read-RunbookState
+    $saved = $state[$Step]
+    if ($saved -and $saved.Changed) {
+        Write-Warning ('Step ' + $Step + ' changed something at ' + $saved.Time + ': that state is kept for its back-out.')
+        return
+    }
+    $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
+    New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
+    $state | Export-Clixml -LiteralPath $StatePath
+}
+
+# Step 2: Skype for Business OAuthTokenIssuer certificate. Observe (read-only) and decide.
+function Test-RunbookStep2 {
+    $observed = @{
+        Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
+        Default = @(Get-CsCertificate -Type Default | Select-Object -Property Thumbprint, Subject, NotAfter)
+        DefaultKeySize = 0
+    }
+    if ($observed.Default.Count -eq 1) {
+        $certificate = Get-Item -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Default[0].Thumbprint)
+        $observed.DefaultKeySize = $certificate.PublicKey.Key.KeySize
+    }
+    $question = ''
+    if (@($observed.Assigned | Where-Object { $_.Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $_.NotAfter -gt (Get-Date) }).Count -gt 0) {
+        $decision = 'skip'
+        $reason = 'an OAuthTokenIssuer certificate whose Subject holds northwindtraders.com and that has not expired is assigned'
+    } elseif ($observed.Assigned.Count -eq 0) {
+        $decision = 'change'
+        $reason = 'no OAuthTokenIssuer certificate is assigned'
+    } else {
+        $decision = 'stop'
+        $reason = 'an OAuthTokenIssuer certificate is assigned, but its Subject does not hold northwindtraders.com or it has expired'
+        $question = 'Which certificate should sign Skype for Business''s OAuth tokens? Name it in lync.oauth_certificate and build the runbook again; replacing an assigned certificate is a scheduled roll in a change of its own [S-ROLL]. Decides: the Skype for Business administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 6: Point Skype for Business at Exchange autodiscover. Observe (read-only) and decide.
+function Test-RunbookStep6 {
+    $configuration = Get-CsOAuthConfiguration -Identity global
+    $observed = @{
+        Url = [string]$configuration.ExchangeAutodiscoverUrl
+        Resolves = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -DnsOnly -ErrorAction SilentlyContinue).Count -gt 0
+    }
+    $question = ''
+    if ($observed.Url -eq 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc') {
+        $decision = 'skip'
+        $reason = 'ExchangeAutodiscoverUrl is https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc'
+    } elseif ($observed.Url -eq '') {
+        $decision = 'change'
+        $reason = 'ExchangeAutodiscoverUrl is blank'
+    } else {
+        $decision = 'stop'
+        $reason = 'ExchangeAutodiscoverUrl is another URL'
+        $question = 'Skype for Business already finds Exchange elsewhere (Exchange Online, for example, uses autodiscover-s.outlook.com [S-MF]; a URL ending in autodiscover.xml is a known mistake: the service is autodiscover.svc). Keep it, or change it in a change of its own? Decides: the Skype for Business administrator, with the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 8: Register Exchange as a partner application in Skype for Business. Observe (read-only) and decide.
+function Test-RunbookStep8 {
+    $observed = @{ Applications = @(Get-CsPartnerApplication | Select-Object -Property @{ Name = 'Identity'; Expression = { [string]$_.Identity } }, 'ApplicationIdentifier', 'MetadataUrl', 'Enabled', 'ApplicationTrustLevel') }
+    $question = ''
+    if (@($observed.Applications | Where-Object { $_.MetadataUrl -eq 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1' -and $_.Enabled }).Count -gt 0) {
+        $decision = 'skip'
+        $reason = 'an enabled partner application has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (as Exchange, microsoft.exchange or any other name)'
+    } elseif (@($observed.Applications | Where-Object { $_.Identity -eq 'Exchange' -or $_.ApplicationIdentifier -eq '00000002-0000-0ff1-ce00-000000000000' }).Count -eq 0) {
+        $decision = 'change'
+        $reason = 'no partner application is named Exchange or has Exchange''s application identifier'
+    } else {
+        $decision = 'stop'
+        $reason = 'a partner application for Exchange exists with another metadata URL, or disabled'
+        $question = 'Which partner application should Skype for Business trust for Exchange? Review the one that exists (Get-CsPartnerApplication); don''t create a second one. Decides: the Skype for Business administrator, with the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+if ($Preflight) {
+    Write-Host 'Pre-flight: read-only, nothing is changed or saved.'
+    $result = Test-RunbookStep2
+    Write-Host ('Step 2, Skype for Business OAuthTokenIssuer certificate: ' + $result.Decision + ': ' + $result.Reason)
+    $observed = $result.Observed
+    if ($result.Decision -eq 'change' -and -not ($observed.Default.Count -eq 1 -and $observed.Default[0].Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $observed.DefaultKeySize -ge 2048)) {
+        Write-Host ('    not yet: ' + 'this Front End Server has one Default certificate, its Subject holds northwindtraders.com and its key is at least 2048 bits [L-PRE]')
+    }
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep6
+    Write-Host ('Step 6, Point Skype for Business at Exchange autodiscover: ' + $result.Decision + ': ' + $result.Reason)
+    $observed = $result.Observed
+    if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
+        Write-Host ('    not yet: ' + 'autodiscover.northwindtraders.com resolves from this Front End Server (step 4)')
+    }
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep8
+    Write-Host ('Step 8, Register Exchange as a partner application in Skype for Business: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    return
+}
+if (-not $Step) {
+    throw 'Give -Preflight, or -Step N (and -BackOut to undo step N): see the first lines of this script.'
+}
+
+# Step 2: Skype for Business OAuthTokenIssuer certificate.
+if ($Step -eq '2' -and -not $BackOut) {
+    $result = Test-RunbookStep2
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '2' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 2: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            if (-not ($observed.Default.Count -eq 1 -and $observed.Default[0].Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $observed.DefaultKeySize -ge 2048)) {
+                throw 'Step 2: STOP, not changed: this must hold first: this Front End Server has one Default certificate, its Subject holds northwindtraders.com and its key is at least 2048 bits [L-PRE]'
+            }
+            Save-RunbookState -Step '2' -Observed $observed -Decision $decision -Changed $true
+            Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint $observed.Default[0].Thumbprint
+            Write-Host ('Step 2: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 2: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{
+        Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
+        Default = @(Get-CsCertificate -Type Default | Select-Object -Property Thumbprint, Subject, NotAfter)
+        DefaultKeySize = 0
+    }
+    if ($observed.Default.Count -eq 1) {
+        $certificate = Get-Item -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Default[0].Thumbprint)
+        $observed.DefaultKeySize = $certificate.PublicKey.Key.KeySize
+    }
+    if (-not (@($observed.Assigned | Where-Object { $_.Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $_.NotAfter -gt (Get-Date) }).Count -gt 0)) {
+        throw 'Step 2: NOT VERIFIED: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO], so every Front End Server has it before Exchange reads the pool''s metadata (step 7)'
+    }
+    $pending = @()
+    for ($attempt = 1; $attempt -le 20; $attempt++) {
+        $pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate })
+        if ($pending.Count -eq 0) { break }
+        Write-Host ('Replication is not up to date on ' + $pending.Count + ' replica(s); checking again in 30 seconds')
+        Start-Sleep -Seconds 30
+    }
+    if ($pending.Count -gt 0) {
+        $pending | Format-Table -AutoSize | Out-String | Write-Host
+        throw 'Step 2: replication did not finish within 10 minutes: find out why before going on'
+    }
+    Write-Host 'Step 2 verified: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO], so every Front End Server has it before Exchange reads the pool''s metadata (step 7)'
+}
+if ($Step -eq '2' -and $BackOut) {
+    $saved = (Read-RunbookState)['2']
+    if ($null -eq $saved) {
+        throw ('Step 2: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 2 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Write-Host 'Step 2 assigned an OAuthTokenIssuer certificate where there was none: nothing to reassign; leave it.'
+    }
+}
+
+# Step 6: Point Skype for Business at Exchange autodiscover.
+if ($Step -eq '6' -and -not $BackOut) {
+    $result = Test-RunbookStep6
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '6' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 6: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            if (-not ($observed.Resolves)) {
+                throw 'Step 6: STOP, not changed: this must hold first: autodiscover.northwindtraders.com resolves from this Front End Server (step 4)'
+            }
+            Save-RunbookState -Step '6' -Observed $observed -Decision $decision -Changed $true
+            Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc'
+            Write-Host ('Step 6: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 6: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $configuration = Get-CsOAuthConfiguration -Identity global
+    $observed = @{
+        Url = [string]$configuration.ExchangeAutodiscoverUrl
+        Resolves = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -DnsOnly -ErrorAction SilentlyContinue).Count -gt 0
+    }
+    if (-not ($observed.Url -eq 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc')) {
+        throw 'Step 6: NOT VERIFIED: ExchangeAutodiscoverUrl is https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc'
+    }
+    Write-Host 'Step 6 verified: ExchangeAutodiscoverUrl is https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc'
+}
+if ($Step -eq '6' -and $BackOut) {
+    $saved = (Read-RunbookState)['6']
+    if ($null -eq $saved) {
+        throw ('Step 6: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 6 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Write-Host ('ExchangeAutodiscoverUrl was ''' + $saved.Observed.Url + ''' before the change.')
+        Write-Warning 'Clearing it is not documented (UNVERIFIED): it is left as it is.'
+    }
+}
+
+# Step 8: Register Exchange as a partner application in Skype for Business.
+if ($Step -eq '8' -and -not $BackOut) {
+    $result = Test-RunbookStep8
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 8: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $true
+            New-CsPartnerApplication -Identity Exchange -ApplicationTrustLevel Full -MetadataUrl 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1'
+            Write-Host ('Step 8: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 8: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Applications = @(Get-CsPartnerApplication | Select-Object -Property @{ Name = 'Identity'; Expression = { [string]$_.Identity } }, 'ApplicationIdentifier', 'MetadataUrl', 'Enabled', 'ApplicationTrustLevel') }
+    if (-not (@($observed.Applications | Where-Object { $_.MetadataUrl -eq 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1' -and $_.Enabled }).Count -gt 0)) {
+        throw 'Step 8: NOT VERIFIED: an enabled partner application has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
+    }
+    Write-Host 'Step 8 verified: an enabled partner application has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
+}
+if ($Step -eq '8' -and $BackOut) {
+    $saved = (Read-RunbookState)['8']
+    if ($null -eq $saved) {
+        throw ('Step 8: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 8 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Set-CsPartnerApplication -Identity Exchange -Enabled $False
+    }
+}
+
+# Step 9: Server-to-server connection to Exchange storage.
+if ($Step -eq '9' -and -not $BackOut) {
+    $sipUri = Read-Host 'SIP address of a user with an Exchange mailbox (sip:user@domain)'
+    if ($sipUri -notmatch '^sip:[^@\s]+@[^@\s]+$') {
+        throw 'Step 9: not a SIP address like sip:user@domain'
+    }
+    Test-CsExStorageConnectivity -SipUri $sipUri -DeleteItem
+    Write-Host 'Step 9 verified: Test-CsExStorageConnectivity reports no error (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
+}
+if ($Step -eq '9' -and $BackOut) {
+    Write-Host 'Step 9 changes nothing: nothing to back out.'
+}
