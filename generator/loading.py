@@ -44,14 +44,17 @@ _CONFLICT_MARKER = re.compile(r"^(?:<{7}|\|{7}|={7}|>{7})(?: [^\r\n]*)?\r?$", re
 
 @dataclass(frozen=True)
 class LoadedEnvironment:
-    """A valid environment: its name, where it came from, its data and certificate."""
+    """A valid environment: its name, where it came from, its data and certificates."""
 
     name: str
     path: Path
     spec: EnvironmentSpec
-    certificate: certificates.CertificateInfo | None
+    certificate: certificates.CertificateInfo | None  # the OAuthTokenIssuer's, from its file
     certificate_path: Path | None
     warnings: tuple[Diagnostic, ...] = field(default=())
+    # Every certificate read from a file, by key ("exchange.auth_certificate"), and the files.
+    all_certificates: dict[str, certificates.CertificateInfo] = field(default_factory=dict)
+    certificate_paths: tuple[Path, ...] = ()
 
 
 def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
@@ -222,13 +225,17 @@ def load(
                 )
             )
 
-    certificate, certificate_path = None, None
-    stated = spec.lync.oauth_certificate
-    if stated is not None and stated.file is not None:
-        key_path = ("lync", "oauth_certificate", "file")
+    read: dict[str, certificates.CertificateInfo] = {}
+    paths: dict[str, Path] = {}
+    for key in rules.CERTIFICATES:
+        side, name = key.split(".")
+        stated = getattr(getattr(spec, side), name)
+        if stated is None or stated.file is None:
+            continue
+        key_path = (side, name, "file")
         try:
-            certificate_path = resolve_inside(path.parent, stated.file, project)
-            certificate = certificates.read(certificate_path.read_bytes())
+            paths[key] = resolve_inside(path.parent, stated.file, project)
+            read[key] = certificates.read(paths[key].read_bytes())
         except (ValueError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             found.append(
@@ -238,13 +245,23 @@ def load(
                     code="certificate",
                 )
             )
-    for key_path, message, severity in rules.check(spec, certificate, today):
-        code = "certificate" if key_path[:2] == ("lync", "oauth_certificate") else ""
+    for key_path, message, severity in rules.check(spec, read, today):
+        code = "certificate" if ".".join(map(str, key_path[:2])) in rules.CERTIFICATES else ""
         found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity, code))
 
     if any(d.severity == "error" for d in found):
         return None, found
-    env = LoadedEnvironment(path.stem, path, spec, certificate, certificate_path, tuple(found))
+    oauth = "lync.oauth_certificate"
+    env = LoadedEnvironment(
+        path.stem,
+        path,
+        spec,
+        read.get(oauth),
+        paths.get(oauth),
+        tuple(found),
+        read,
+        tuple(dict.fromkeys(paths.values())),
+    )
     return env, found
 
 

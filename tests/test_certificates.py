@@ -148,7 +148,7 @@ def test_expires_before_the_change_window_ends(tmp_path: Path) -> None:
     assert lines == [
         f"{FILE_LINE}:11: error: lync.oauth_certificate.file: the certificate expires on "
         "2026-12-06 00:00 UTC, before the end of the change window (2026-12-06T02:00:00+00:00); "
-        "renew it and export the new certificate first",
+        "renew it first (procedure renew-oauth-certificate)",
     ]
 
 
@@ -170,26 +170,26 @@ def test_stated_expiry_without_a_file_or_window_is_checked_against_today(tmp_pat
     assert env is None
     assert lines == [
         "11:16: error: lync.oauth_certificate.not_after: the certificate expires on 2026-11-01, "
-        f"before today ({TODAY}); renew it and export the new certificate first",
+        f"before today ({TODAY}); renew it first (procedure renew-oauth-certificate)",
     ]
 
 
-def test_expires_within_30_days_of_the_window_is_a_warning(tmp_path: Path) -> None:
-    """Within 30 days of the window's end: valid, with a warning to plan the renewal."""
+def test_expires_within_60_days_is_a_warning_that_names_the_procedure(tmp_path: Path) -> None:
+    """Within 60 days of today: valid, with a warning naming the procedure that renews it."""
     cert, _key = certs.make_certificate(not_after=dt.datetime(2026, 12, 20, tzinfo=dt.UTC))
     env, lines = _load(_environment(tmp_path, certs.pem(cert), change=WINDOW), tmp_path)
     assert env is not None
     assert lines == [
         f"{FILE_LINE}:11: warning: lync.oauth_certificate.file: the certificate expires on "
-        "2026-12-20 00:00 UTC, within 30 days after the end of the change window "
-        "(2026-12-06T02:00:00+00:00); plan its renewal",
+        "2026-12-20 00:00 UTC, in 23 days; renew it with the procedure renew-oauth-certificate "
+        "(page renew-oauth-certificate.md)",
     ]
     assert [w.severity for w in env.warnings] == ["warning"]
 
 
-def test_thirty_one_days_is_quiet(tmp_path: Path) -> None:
-    """The warning's edge: 31 days after the window's end gives no message."""
-    cert, _key = certs.make_certificate(not_after=dt.datetime(2027, 1, 6, tzinfo=dt.UTC))
+def test_sixty_one_days_is_quiet(tmp_path: Path) -> None:
+    """The warning's edge: 61 days after today (and over 30 after the window) is quiet."""
+    cert, _key = certs.make_certificate(not_after=dt.datetime(2027, 1, 27, tzinfo=dt.UTC))
     env, lines = _load(_environment(tmp_path, certs.pem(cert), change=WINDOW), tmp_path)
     assert (env is not None, lines) == (True, [])
 
