@@ -4,36 +4,32 @@ The stages: plan the steps (:mod:`generator.changes`, with the runbook's own com
 macros) → render ``templates/change-request.html.j2`` (autoescaped HTML + print CSS) →
 lay it out with WeasyPrint. The output is deterministic: the only dates in the PDF come
 from ``SOURCE_DATE_EPOCH`` (and there are none without it), so the same input gives the
-same bytes. :func:`cached_pdf` keeps PDFs by the hash of their HTML.
+same bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import jinja2
 
 from generator import rendering
-from generator.changes import ChangeSet, changes_for
-from generator.errors import Diagnostic, OutputError, RunbookError, TemplateError
-from generator.loading import LoadedEnvironment, load_named
+from generator.changes import ChangeSet
+from generator.errors import Diagnostic, RunbookError, TemplateError
+from generator.loading import LoadedEnvironment
 from generator.steps import PlannedStep, plan
 from generator.topology import environment_svg
-from generator.writing import write_atomic
 
 Paper = Literal["a4", "letter"]
 PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
 TEMPLATE = "change-request.html.j2"
 FILENAME = "{name}-change-request.pdf"
-CACHE = Path(".cache") / "runbook" / "pdf"
 INTEGRATION = "integration"
 
 
@@ -119,35 +115,6 @@ def make_pdf(
     return write_pdf(document), []
 
 
-def cache_key(document: Document) -> str:
-    """The cache key of a document: its HTML and the WeasyPrint version."""
-    import weasyprint
-
-    return hashlib.sha256(
-        f"weasyprint {weasyprint.__version__}\n{document.html}".encode()
-    ).hexdigest()
-
-
-def cached_pdf(document: Document, cache_dir: Path) -> tuple[bytes, bool]:
-    """The PDF of ``document``, from ``cache_dir`` when its HTML was rendered before.
-
-    Returns (bytes, True when it came from the cache). A broken cache entry is rebuilt.
-    """
-    path = cache_dir / f"{cache_key(document)}.pdf"
-    try:
-        data = path.read_bytes()
-        if data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF"):
-            return data, True
-    except OSError:
-        pass
-    data = write_pdf(document)
-    try:
-        write_atomic(path, data)
-    except OutputError:
-        pass  # a cache that cannot be written only costs time
-    return data, False
-
-
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -174,40 +141,3 @@ class _quiet_weasyprint:
             raise TemplateError(
                 f"templates/{TEMPLATE}: WeasyPrint: " + "; ".join(self.handler.messages)
             )
-
-
-def change_request(
-    root: Path,
-    name: str,
-    *,
-    paper: Paper = "a4",
-    since: str | None = None,
-    previous: Path | None = None,
-    today: dt.date | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> tuple[bytes, LoadedEnvironment, ChangeSet | None]:
-    """The change request of environment ``name`` of the project at ``root`` as PDF bytes,
-    with the environment and, given ``since`` or ``previous``, what changed."""
-    today = today or dt.date.today()
-    jinja_env = rendering.make_jinja_env(root / "templates")
-    env = load_named(root, name, today)
-    changes = changes_for(jinja_env, root, env, today, since=since, previous=previous)
-    document = render_html(
-        jinja_env, env, paper=paper, changes=changes, created=source_date(environ)
-    )
-    return write_pdf(document), env, changes
-
-
-def site_pdfs(
-    root: Path, envs: list[LoadedEnvironment], environ: Mapping[str, str] | None = None
-) -> dict[str, tuple[bytes, bool]]:
-    """Each environment's change-request PDF for the site, {file name below the
-    environment's folder: (bytes, from cache)}; cached under ``.cache/runbook/pdf/`` of the
-    project by the hash of the HTML, so an unchanged environment is not laid out again."""
-    jinja_env = rendering.make_jinja_env(root / "templates")
-    created = source_date(environ)
-    out: dict[str, tuple[bytes, bool]] = {}
-    for env in envs:
-        document = render_html(jinja_env, env, created=created)
-        out[f"{env.name}/{FILENAME.format(name=env.name)}"] = cached_pdf(document, root / CACHE)
-    return out
