@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import functools
 import importlib.metadata
-import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -139,11 +138,7 @@ class Maker:
     ) -> None:
         self.args = (project, today, created, paper)
         self.done = done
-        self.pool = concurrent.futures.ProcessPoolExecutor(
-            jobs or pipeline.default_jobs(),
-            mp_context=pipeline.worker_context(),
-            initializer=_lower_priority,
-        )
+        self.pool = pipeline.worker_pool(jobs or pipeline.default_jobs(), low_priority=True)
         self.busy = threading.Condition()
         self.pending: dict[str, concurrent.futures.Future[Made]] = {}
 
@@ -176,13 +171,6 @@ class Maker:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _lower_priority() -> None:
-    """Workers yield the CPU to the page builds (``mkdocs serve`` answers first)."""
-    if hasattr(os, "nice"):  # not on Windows
-        with contextlib.suppress(OSError):
-            os.nice(10)
 
 
 def write_all(

@@ -104,6 +104,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
             self._put(made)
 
     def _put(self, made: changerequests.Made) -> None:
+        if made.job.key not in self.targets:  # the environment changed since (mkdocs serve)
+            return
         shown = display_path(made.job.path)
         for warning in made.warnings:  # about the environment's text: never fails a build
             log.info("runbook: change request: warning: %s", warning.format())

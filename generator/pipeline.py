@@ -16,6 +16,8 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -225,7 +227,7 @@ def make_all(
         yield from (make(source, project, today) for source in misses)
         return
     size = max(8, min(64, len(misses) // (jobs * 4)))
-    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=worker_context())
+    pool = worker_pool(jobs)
     try:
         window: deque[concurrent.futures.Future[list[Any]]] = deque()
         for start in range(0, len(misses), size):  # a bounded window: memory stays flat
@@ -347,11 +349,31 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def worker_context() -> Any:
-    """Worker processes start fresh (forkserver, or spawn on Windows): never forked from a
-    process with threads, such as ``mkdocs serve``."""
+def worker_pool(jobs: int, *, low_priority: bool = False) -> concurrent.futures.ProcessPoolExecutor:
+    """Worker processes that start fresh (forkserver, or spawn on Windows: never forked from a
+    process with threads, such as ``mkdocs serve``) and end with this process, however it
+    ends; ``low_priority``: they yield the CPU to it."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), low_priority)
+    )
+
+
+def _start_worker(parent: int, low_priority: bool) -> None:
+    if low_priority and hasattr(os, "nice"):
+        os.nice(10)
+    if os.name == "posix":  # a parent killed (SIGTERM, SIGKILL) leaves no worker behind
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 def load_project(
