@@ -222,7 +222,7 @@ class Writer:
         for rel in removed:
             (self.out_dir / rel).unlink(missing_ok=True)
             _remove_empty_folders((self.out_dir / rel).parent, self.out_dir)
-        if report.manifest_changes:
+        if written or removed or report.manifest_changes:  # the pending one goes
             write_manifest(self.out_dir, final, {})
         self.abandon()
         _remove_temporaries(self.out_dir)
