@@ -75,7 +75,11 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
                 self.targets.setdefault(job.key, []).append(target)
                 made = changerequests.cached(self.store, job)
                 if made is None:
-                    write_atomic(target, changerequests.placeholder(PENDING.format(name=job.name)))
+                    write_atomic(
+                        target,
+                        changerequests.placeholder(PENDING.format(name=job.name)),
+                        sync=False,
+                    )
                     self.waiting.append(job)
                 else:
                     self._put(made)
@@ -114,7 +118,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
             log.error("runbook: change request of %s: %s", shown, made.error)
             data = changerequests.placeholder(FAILED.format(name=made.job.name))
         for target in self.targets.get(made.job.key, []):
-            write_atomic(target, data)
+            write_atomic(target, data, sync=False)
 
     def on_nav(self, nav: Any, *, config: MkDocsConfig, files: Files) -> Any:
         self.nav = ScopedNav(nav, pipeline.OUTPUT / CATALOGUE_FILE)

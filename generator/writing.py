@@ -269,17 +269,18 @@ def _check_folders(out_dir: Path, written: Iterable[str], removed: Iterable[str]
                     )
 
 
-def write_atomic(target: Path, data: bytes) -> None:
+def write_atomic(target: Path, data: bytes, *, sync: bool = True) -> None:
     """Write ``data`` beside ``target`` and move it into place: a reader sees the old file or
-    the new one, never half of one."""
+    the new one, never half of one. ``sync``: on disk before it is moved (not for site/)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if sync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         except BaseException:
