@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for n in sizes:
             for code, pdfs in ((new, False), (old, False), (new, True), (old, True)):
-                if pdfs and n != pdf_size:
-                    continue
+                if pdfs and (n != pdf_size or (code is old and n < 100)):
+                    continue  # ca15320 lays change requests out one by one: at N = 100 only
                 s = site[n, code.name, pdfs] = bench_site(
                     work, n, times(n), code, pdfs, new=code is new
                 )
@@ -272,8 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         f"issue 20: peak memory of runbook build at N={top}: {peaks}; floor {floor:.0f} MB ({verdict(peak, floor + 100)}, target <= floor + 100 MB)"
     )
     on, off = site[pdf_size, "new", True], site[pdf_size, "new", False]
-    old_on = site[pdf_size, BASELINE, True]["cold"].seconds
-    budget = max(0.6 * old_on, 3 * off["cold"].seconds)
+    old_figure = site.get((pdf_size, BASELINE, True))
+    old_on = old_figure["cold"].seconds if old_figure else float("nan")
+    budget = max(0.6 * old_on, 3 * off["cold"].seconds) if old_figure else 3 * off["cold"].seconds
     print(
         f"issue 19: cold site with PDFs at N={pdf_size}: {on['cold'].seconds:.2f} s; {BASELINE}'s {old_on:.2f} s, without PDFs {off['cold'].seconds:.2f} s; budget max(0.6x, 3x) {budget:.2f} s ({verdict(on['cold'].seconds, budget)})"
     )

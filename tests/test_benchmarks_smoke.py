@@ -31,7 +31,7 @@ def test_the_benchmark_runs_at_n_10(tmp_path: object) -> None:
     ):
         assert [line for line in out.splitlines() if line.startswith(prefix)], (prefix, out)
     rows = [line for line in out.splitlines() if line.lstrip().startswith("10 |")]
-    assert len(rows) == 6
+    assert len(rows) == 5  # ca15320's site with change requests: at N = 100 only
     for row in rows:  # every figure is a measurement: a positive time
         times = [float(cell.split(" s")[0]) for cell in row.split("|")[2:] if " s " in cell]
         assert times and all(t > 0 for t in times), row
