@@ -30,7 +30,7 @@ import generator
 from generator import certificates, rendering, sources, writing
 from generator.errors import Diagnostic, InputError
 from generator.loading import LoadedEnvironment, load, load_all
-from generator.store import FOLDER, FORMAT, Store, hash_parts
+from generator.store import FOLDER, FORMAT, Bytecode, Store, hash_parts
 
 OUTPUT = PurePosixPath("environments")  # below docs/
 PARALLEL_MIN = 200  # cache misses that pay for starting worker processes
@@ -151,8 +151,10 @@ class Run:
             entry = entries.get(source.key)
             if not isinstance(entry, dict) or self._certificate_changed(entry["certificate"]):
                 continue
-            shown = sources.display_path(source.path)
-            warnings = [dataclasses.replace(d, path=shown) for d in entry["warnings"]]
+            warnings = entry["warnings"]
+            if warnings:  # named where the project is now
+                shown = sources.display_path(source.path)
+                warnings = [dataclasses.replace(d, path=shown) for d in warnings]
             hits[source.key] = Outcome(
                 entry["name"], source.path, entry["key"], warnings, entry["digests"], entry["row"]
             )
@@ -309,8 +311,11 @@ def certificate_of(env: LoadedEnvironment, root: Path) -> tuple[str, str] | None
 
 @functools.lru_cache(maxsize=8)
 def jinja_env_for(templates: Path) -> jinja2.Environment:
-    """The project's Jinja environment, made once per process (it reloads changed templates)."""
-    return rendering.make_jinja_env(templates)
+    """The project's Jinja environment, made once per process (it reloads changed templates),
+    its compiled templates kept in the project's store."""
+    jinja_env = rendering.make_jinja_env(templates)
+    jinja_env.bytecode_cache = Bytecode(Store(templates.parent))
+    return jinja_env
 
 
 def fingerprint(project: Project, today: dt.date) -> str:

@@ -7,8 +7,8 @@
   instance), and one whose navigation is unchanged too skips the theme template (an empty
   template, then the stored HTML) and the search plugin's parsing (its index's
   ``add_entry_from_context`` replaced). The site is byte for byte an uncached build's.
-- The theme's compiled templates (kind ``theme``): every build renders 404.html, whose
-  templates took a fifth of a warm build to compile.
+- The theme's compiled templates (:class:`generator.store.Bytecode`): every build renders
+  404.html, whose templates took a fifth of a warm build to compile.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from generator import pipeline
-from generator.store import Store, hash_parts
+from generator.store import Bytecode, Store, hash_parts
 
 EMPTY_TEMPLATE = "runbook-cached-page.html"
 _LIBRARIES = ("mkdocs", "mkdocs-material", "pymdown-extensions", "markdown", "pygments", "jinja2")
@@ -125,7 +125,7 @@ class PageCache:
     def prepare(self, env: jinja2.Environment, files: Files, nav: ScopedNav, search: Any) -> None:
         """Level 2, once every title is known: pages whose finished HTML is stored render
         through an empty template, and the search index takes their stored entries."""
-        env.bytecode_cache = ThemeBytecode(self.store)
+        env.bytecode_cache = Bytecode(self.store)
         env.loader = jinja2.ChoiceLoader(
             [jinja2.DictLoader({EMPTY_TEMPLATE: ""}), env.loader or jinja2.DictLoader({})]
         )
@@ -180,20 +180,3 @@ def _version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return ""
-
-
-class ThemeBytecode(jinja2.BytecodeCache):
-    """The theme's compiled templates in the store, by template and source checksum."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.store.get("theme", hash_parts(bucket.key, bucket.checksum))
-        if isinstance(data, bytes):
-            bucket.bytecode_from_string(data)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store.put(
-            "theme", hash_parts(bucket.key, bucket.checksum), bucket.bytecode_to_string()
-        )

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 FOLDER = Path(".cache") / "runbook"
 FORMAT = "runbook-cache-2"  # bump when an entry changes shape
 
@@ -109,3 +111,20 @@ class Store:
             return self._db.execute(sql, args).fetchall()
         except sqlite3.Error:
             return []
+
+
+class Bytecode(jinja2.BytecodeCache):
+    """Compiled Jinja templates in the store (kind ``bytecode``), by template and source:
+    compiling the project's or the theme's templates was a fifth of a small build."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.store.get("bytecode", hash_parts(bucket.key, bucket.checksum))
+        if isinstance(data, bytes):
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        key = hash_parts(bucket.key, bucket.checksum)
+        self.store.put("bytecode", key, bucket.bytecode_to_string())

@@ -97,10 +97,17 @@ def _strings(mapping: dict[object, object]) -> dict[str, str]:
 
 
 def write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[str, str]) -> None:
-    document: dict[str, object] = {"generator": "runbook", "files": dict(sorted(files.items()))}
-    if pending:
-        document["pending"] = dict(sorted(pending.items()))
-    write_atomic(out_dir / MANIFEST, (json.dumps(document, indent=1) + "\n").encode())
+    """Write the manifest as ``json.dumps(document, indent=1)`` would (its encoder, without the
+    slow pure-Python indenting)."""
+    text = '{\n "generator": "runbook"'
+    for title, entries in (("files", files), ("pending", pending)):
+        if entries or title == "files":
+            lines = ",\n".join(f"  {_json(rel)}: {_json(entries[rel])}" for rel in sorted(entries))
+            text += f',\n "{title}": ' + (f"{{\n{lines}\n }}" if entries else "{}")
+    write_atomic(out_dir / MANIFEST, (text + "\n}\n").encode())
+
+
+_json = json.encoder.encode_basestring_ascii
 
 
 @dataclass
@@ -174,7 +181,7 @@ class Writer:
         self.kept.add(folder)
 
     def _differs(self, rel: str, new: str) -> bool:
-        current = _file_digest(self.out_dir / rel)
+        current = _file_digest(os.path.join(self.out_dir, rel))
         if current == new:
             self.report.unchanged += 1
             return False
@@ -308,15 +315,15 @@ def _move(staged: Path, target: Path) -> None:
         write_atomic(target, staged.read_bytes())
 
 
-def _file_digest(path: Path) -> str | None:
+def _file_digest(path: str | Path) -> str | None:
     """The SHA-256 of the file at ``path``; None when there is none."""
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        with open(path, "rb", buffering=0) as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise OutputError(f"{_shown(path)}: cannot read: {exc.strerror}") from None
+        raise OutputError(f"{_shown(Path(path))}: cannot read: {exc.strerror}") from None
 
 
 def _read(path: Path) -> bytes | None:
