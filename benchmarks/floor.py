@@ -23,14 +23,15 @@ from generator.rendering import (
 
 def main(project: Path) -> int:
     jinja_env = make_jinja_env(project / "templates")
-    rows, total = [], 0
+    envs, total = [], 0
     for path in sorted((project / "environments").glob("*.yml")):
         spec = EnvironmentSpec.model_validate(yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader))
         env = LoadedEnvironment(path.stem, path, spec, None, None)
         total += sum(len(text) for text in render_environment(jinja_env, env).values())
-        rows.append(catalogue_row(env))
+        envs.append(env)
+    rows = [catalogue_row(env) for env in envs]
     total += sum(len(text) for text in render_catalogue_rows(jinja_env, rows).values())
-    print(f"{len(rows)} environments, {total} characters rendered")
+    print(f"{len(envs)} environments, {total} characters rendered")
     return 0
 
 
