@@ -1,9 +1,8 @@
 """Time to build one change-request PDF, cold and warm (median of several runs). Not a test.
 
 Cold: a fresh Python process per run (imports, WeasyPrint's fonts, Jinja templates), as
-``runbook change-request`` pays it. Warm: the same process builds the document again (as
-``mkdocs serve`` does on a rebuild when the cache misses), with and without the cache of
-``.cache/runbook/pdf``. The target is under 1 s warm per document. CPU time is printed too:
+``runbook change-request`` pays it. Warm: the same process builds the document again (as a
+worker of the site's build does). The target is under 1 s warm per document. CPU time is printed too:
 on a shared, busy machine the wall time says more about the neighbours than about us.
 
 Run:  .venv/bin/python benchmarks/bench_change_request.py [--runs N] [NAME]
@@ -17,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,8 +28,12 @@ COLD = """
 import sys, time
 t, c = time.perf_counter(), time.process_time()
 from pathlib import Path
-from generator import pdf
-data, _, _ = pdf.change_request(Path(sys.argv[1]), sys.argv[2])
+from generator import pdf, rendering
+from generator.loading import load_named
+import datetime as dt
+root = Path(sys.argv[1])
+env = load_named(root, sys.argv[2], dt.date.today())
+data, _ = pdf.make_pdf(rendering.make_jinja_env(root / "templates"), env)
 print(time.perf_counter() - t, time.process_time() - c)
 """
 
@@ -69,15 +71,6 @@ def main() -> None:
         pdf.write_pdf(document)
         warm.append(time.perf_counter() - start)
         warm_cpu.append(time.process_time() - cpu_start)
-    with tempfile.TemporaryDirectory() as cache:
-        pdf.cached_pdf(jinja_env, env, Path(cache))
-        hits = []
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            env = loading.load_named(ROOT, args.name, today)
-            _, cached = pdf.cached_pdf(jinja_env, env, Path(cache))
-            assert cached
-            hits.append(time.perf_counter() - start)
 
     def med(values: list[float]) -> str:
         return f"{statistics.median(values):.3f} s"
@@ -94,7 +87,6 @@ def main() -> None:
         f"  warm, load + HTML + WeasyPrint:                     {med(warm)}   CPU {med(warm_cpu)}   (target < 1 s)"
     )
     print(f"  warm, load + HTML only:                             {med(html_only)}")
-    print(f"  warm, cache hit (load + HTML + hash + read):        {med(hits)}")
     print(
         f"reproduce: .venv/bin/python benchmarks/bench_change_request.py --runs {args.runs} {args.name}"
     )

@@ -1,6 +1,5 @@
-"""The floor for ``runbook build``: a bare loop of PyYAML's C loader and the same Jinja
-templates, rendering every environment of a project into memory (nothing written, no
-positions, no rules, no certificate files read, no cache).
+"""The floor for ``runbook build``: PyYAML's C loader and the same Jinja templates, rendering
+every environment of a project into memory (no positions, rules, certificates, cache, writing).
 
     python benchmarks/floor.py PROJECT
 """
@@ -14,20 +13,24 @@ import yaml
 
 from generator.loading import LoadedEnvironment
 from generator.model import EnvironmentSpec
-from generator.rendering import make_jinja_env, render_catalogue, render_environment
+from generator.rendering import (
+    catalogue_row,
+    make_jinja_env,
+    render_catalogue_rows,
+    render_environment,
+)
 
 
 def main(project: Path) -> int:
     jinja_env = make_jinja_env(project / "templates")
-    envs = []
-    total = 0
+    envs, total = [], 0
     for path in sorted((project / "environments").glob("*.yml")):
-        data = yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
-        spec = EnvironmentSpec.model_validate(data)
+        spec = EnvironmentSpec.model_validate(yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader))
         env = LoadedEnvironment(path.stem, path, spec, None, None)
         total += sum(len(text) for text in render_environment(jinja_env, env).values())
         envs.append(env)
-    total += sum(len(text) for text in render_catalogue(jinja_env, envs).values())
+    rows = [catalogue_row(env) for env in envs]
+    total += sum(len(text) for text in render_catalogue_rows(jinja_env, rows).values())
     print(f"{len(envs)} environments, {total} characters rendered")
     return 0
 

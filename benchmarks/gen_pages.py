@@ -1,5 +1,5 @@
 """The common alternative, for comparison: an mkdocs-gen-files script that generates the same
-pages with the runbook library (load, render; no cache, no scoped navigation).
+pages through the runbook pipeline (no cache, no scoped navigation).
 
 Used by ``bench_regeneration.py`` as ``plugins: [search, gen-files: {scripts: [gen_pages.py]}]``.
 """
@@ -10,13 +10,9 @@ from pathlib import Path
 
 import mkdocs_gen_files
 
-from generator.errors import InputError
-from generator.project import Project, load_project, render
+from generator.pipeline import Project, site_files
 
-project = Project(Path.cwd())
-envs, diagnostics = load_project(project)
-if any(d.severity == "error" for d in diagnostics):
-    raise InputError(diagnostics)
-for rel, text in sorted(render(project, envs).items()):
-    with mkdocs_gen_files.open(f"environments/{rel}", "w") as handle:
+files, _outcomes = site_files(Project(Path.cwd()))
+for rel, text in sorted(files.items()):
+    with mkdocs_gen_files.open(rel, "w") as handle:
         handle.write(text)

@@ -17,7 +17,7 @@ from click.shell_completion import CompletionItem
 
 from generator import __version__, names, wizard
 from generator.errors import Diagnostic, InputError, RunbookError
-from generator.project import Project, build, load_project
+from generator.pipeline import Project, build, load_project
 from generator.sources import discover, display_path, named
 from generator.writing import CONFLICTS, MANIFEST, write_atomic
 
@@ -274,13 +274,22 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
 @main.command("change-request")
 @project_option
 @output_options
-@click.argument("name", shell_complete=_complete_names)
+@click.argument("name", required=False, shell_complete=_complete_names)
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
-    help="The PDF to write.",
+    help="The PDF to write (with --all: the folder to write them into).",
+)
+@click.option(
+    "--all", "every", is_flag=True, help="Every environment's change requests, into OUTPUT."
+)
+@click.option(
+    "--procedure",
+    metavar="SLUG",
+    default=None,
+    help="The procedure (default: integration; with --all: every one the site has).",
 )
 @click.option(
     "--paper",
@@ -292,20 +301,76 @@ def build_command(project: Path, check: bool, jobs: int | None, names: tuple[str
 @comparison_options
 @_handle_errors
 def change_request_command(
-    project: Path, name: str, output: Path, paper: str, since: str | None, previous: Path | None
+    project: Path,
+    name: str | None,
+    output: Path,
+    every: bool,
+    procedure: str | None,
+    paper: str,
+    since: str | None,
+    previous: Path | None,
 ) -> None:
-    """Write the printable change-request PDF of environment NAME."""
+    """Write the printable change-request PDF of environment NAME (or of --all)."""
     _require_project(project)
-    from generator import pdf
+    from generator import changerequests, pdf
 
+    if every == (name is not None):
+        raise click.UsageError("give an environment NAME or --all, not both")
     if since is not None and previous is not None:
         raise click.UsageError("give --since or --previous, not both")
-    data, warnings, changes = pdf.change_request(
-        project, name, paper=cast(pdf.Paper, paper), since=since, previous=previous
+    if every:
+        if since is not None or previous is not None:
+            raise click.UsageError("--since and --previous compare one environment: give NAME")
+        _all_change_requests(Project(project), output, procedure, cast(pdf.Paper, paper))
+        return
+    assert name is not None
+    made, diagnostics, changes = changerequests.change_request(
+        Project(project),
+        name,
+        procedure=procedure or pdf.INTEGRATION,
+        paper=cast(pdf.Paper, paper),
+        since=since,
+        previous=previous,
+        created=pdf.source_date(),
     )
-    _print_diagnostics(warnings)
-    write_atomic(output, data)
-    say(f"wrote {output} ({len(data):,} bytes){': ' + changes.summary if changes else ''}")
+    _print_diagnostics([*diagnostics, *made.warnings])
+    if made.data is None:
+        raise RunbookError(f"change request of {name}: {made.error}")
+    write_atomic(output, made.data)
+    say(f"wrote {output} ({len(made.data):,} bytes){': ' + changes.summary if changes else ''}")
+
+
+def _all_change_requests(project: Project, folder: Path, procedure: str | None, paper: Any) -> None:
+    """``change-request --all``: every environment's, laid out in parallel."""
+    import datetime as dt
+
+    from generator import changerequests, pdf
+    from generator.pipeline import Run
+
+    today = dt.date.today()
+    with Run(project, today=today) as run:
+        outcomes = list(run.outcomes())
+        diagnostics = run.problems + [d for o in outcomes for d in o.diagnostics]
+    if any(d.severity == "error" for d in diagnostics):
+        raise InputError(diagnostics)
+    results = changerequests.write_all(
+        project,
+        outcomes,
+        folder,
+        today=today,
+        created=pdf.source_date(),
+        procedure=procedure,
+        paper=paper,
+    )
+    _print_diagnostics([*diagnostics, *(w for made in results for w in made.warnings)])
+    failed = [made for made in results if made.data is None]
+    for made in failed:
+        click.echo(
+            f"error: change request of {display_path(made.job.path)}: {made.error}", err=True
+        )
+    say(f"wrote {len(results) - len(failed)} change request(s) into {folder}")
+    if failed:
+        sys.exit(1)
 
 
 @main.command("diff")

@@ -54,7 +54,7 @@ class LoadedEnvironment:
     warnings: tuple[Diagnostic, ...] = field(default=())
     # Every certificate read from a file, by key ("exchange.auth_certificate"), and the files.
     all_certificates: dict[str, certificates.CertificateInfo] = field(default_factory=dict)
-    certificate_paths: tuple[Path, ...] = ()
+    certificate_paths: dict[str, Path] = field(default_factory=dict)
 
 
 def load_named(root: Path, name: str, today: dt.date) -> LoadedEnvironment:
@@ -260,7 +260,7 @@ def load(
         paths.get(oauth),
         tuple(found),
         read,
-        tuple(dict.fromkeys(paths.values())),
+        paths,
     )
     return env, found
 

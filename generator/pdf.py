@@ -4,40 +4,36 @@ The stages: plan the steps (:mod:`generator.changes`, with the runbook's own com
 macros) → render ``templates/change-request.html.j2`` (autoescaped HTML + print CSS) →
 lay it out with WeasyPrint. The output is deterministic: the only dates in the PDF come
 from ``SOURCE_DATE_EPOCH`` (and there are none without it), so the same input gives the
-same bytes. :func:`cached_pdf` keeps PDFs by the hash of their HTML. A character no installed font
-has is printed as U+FFFD, with a warning naming the field that holds it.
+same bytes. A character no installed font has is printed as U+FFFD, with a warning naming
+the field that holds it.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import logging
 import os
 import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
 
 from generator import rendering
-from generator.changes import ChangeSet, changes_for
-from generator.errors import Diagnostic, OutputError, RunbookError, TemplateError
-from generator.loading import LoadedEnvironment, load_named
+from generator.changes import ChangeSet
+from generator.errors import Diagnostic, RunbookError, TemplateError
+from generator.loading import LoadedEnvironment
 from generator.sources import display_path
 from generator.steps import plan
 from generator.topology import environment_svg
-from generator.writing import write_atomic
 
 Paper = Literal["a4", "letter"]
 PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
 TEMPLATE = "change-request.html.j2"
 FILENAME = "{name}-change-request.pdf"
-CACHE = Path(".cache") / "runbook" / "pdf"
 INTEGRATION = "integration"
 
 
@@ -124,39 +120,6 @@ def make_pdf(
     html = document.html.translate({ord(char): SUBSTITUTE for char in missing})
     data, _ = write_pdf(Document(document.name, html))
     return data, unshown
-
-
-def cache_key(document: Document) -> str:
-    """The cache key of a document: its HTML and the WeasyPrint version."""
-    weasyprint = _weasyprint()
-    return hashlib.sha256(
-        f"weasyprint {weasyprint.__version__}\n{document.html}".encode()
-    ).hexdigest()
-
-
-def cached_pdf(
-    jinja_env: jinja2.Environment,
-    env: LoadedEnvironment,
-    cache_dir: Path,
-    created: dt.datetime | None = None,
-) -> tuple[bytes, bool]:
-    """The PDF of ``env``'s change request, from ``cache_dir`` when its HTML was laid out
-    before. Returns (bytes, True when it came from the cache). A broken entry is rebuilt."""
-    path = cache_dir / f"{cache_key(render_html(jinja_env, env, created=created))}.pdf"
-    try:
-        data = path.read_bytes()
-        if data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF"):
-            return data, True
-    except OSError:
-        pass
-    data, unshown = make_pdf(jinja_env, env, created=created)
-    for warning in unshown:
-        logging.getLogger("mkdocs.plugins.runbook").info("runbook: %s", warning.format())
-    try:
-        write_atomic(path, data)
-    except OutputError:
-        pass  # a cache that cannot be written only costs time
-    return data, False
 
 
 # WeasyPrint's messages about the machine rather than the document: not errors of ours.
@@ -260,42 +223,3 @@ def _texts(value: Any, key: str) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _texts(item, f"{key}[{i}]")
-
-
-def change_request(
-    root: Path,
-    name: str,
-    *,
-    paper: Paper = "a4",
-    since: str | None = None,
-    previous: Path | None = None,
-    today: dt.date | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> tuple[bytes, list[Diagnostic], ChangeSet | None]:
-    """The change request of environment ``name`` of the project at ``root`` as PDF bytes,
-    with the warnings about the environment and its document and, given ``since`` or
-    ``previous``, what changed."""
-    today = today or dt.date.today()
-    jinja_env = rendering.make_jinja_env(root / "templates")
-    env = load_named(root, name, today)
-    changes = changes_for(jinja_env, root, env, today, since=since, previous=previous)
-    data, unshown = make_pdf(
-        jinja_env, env, paper=paper, changes=changes, created=source_date(environ)
-    )
-    return data, [*env.warnings, *unshown], changes
-
-
-def site_pdfs(
-    root: Path, envs: list[LoadedEnvironment], environ: Mapping[str, str] | None = None
-) -> dict[str, tuple[bytes, bool]]:
-    """Each environment's change-request PDF for the site, {file name below the
-    environment's folder: (bytes, from cache)}; cached under ``.cache/runbook/pdf/`` of the
-    project by the hash of the HTML, so an unchanged environment is not laid out again."""
-    jinja_env = rendering.make_jinja_env(root / "templates")
-    created = source_date(environ)
-    out: dict[str, tuple[bytes, bool]] = {}
-    for env in envs:
-        out[f"{env.name}/{FILENAME.format(name=env.name)}"] = cached_pdf(
-            jinja_env, env, root / CACHE, created
-        )
-    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
@@ -189,22 +189,12 @@ _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _LINE_ENDS = re.compile(r"[\r\n\x85\u2028\u2029]")
 
 
-def make_jinja_env(templates: Path, compiled: Path | None = None) -> jinja2.Environment:
+def make_jinja_env(templates: Path) -> jinja2.Environment:
     """The project's Jinja environment: StrictUndefined; no autoescape (Markdown output),
     except for HTML templates (``*.html.j2``, the change-request document), which escape
-    every value. ``compiled``: a folder that keeps the compiled templates (Jinja's bytecode
-    cache, checked against each template's source), so a process does not compile them
-    again."""
-    bytecode_cache = None
-    if compiled is not None:
-        try:
-            compiled.mkdir(parents=True, exist_ok=True)
-            bytecode_cache = jinja2.FileSystemBytecodeCache(str(compiled))
-        except OSError:
-            bytecode_cache = None  # a cache never fails a build
+    every value."""
     jinja_env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
-        bytecode_cache=bytecode_cache,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html.j2",), default_for_string=False, default=False
@@ -283,13 +273,9 @@ def render_environment(
 
 
 def catalogue_row(env: LoadedEnvironment) -> SimpleNamespace:
-    """What the catalogue shows of one environment, as plain data (namespaces, strings, a
-    date; namespaces rather than dicts, as Jinja tries an attribute before an item).
-
-    A build keeps this small row per environment (pickled), not the environment itself, and a
-    row comes out of the cache without importing the model. These fields are all that
-    ``templates/catalogue.md.j2`` can use: a template that needs another adds it here.
-    """
+    """What the catalogue shows of one environment, as plain data (namespaces: Jinja tries an
+    attribute before an item). A build keeps this row per environment, not the environment:
+    these fields are all that ``templates/catalogue.md.j2`` can use."""
     ctx = context(env)
     spec, facts = env.spec, ctx.facts
     row: SimpleNamespace = _namespace(
@@ -334,60 +320,20 @@ def _namespace(value: Any) -> Any:
     return value
 
 
-def render_catalogue(
-    jinja_env: jinja2.Environment, envs: Iterable[LoadedEnvironment]
-) -> dict[PurePosixPath, str]:
-    """Render ``docs/environments/index.md``, the catalogue of all environments."""
-    return render_catalogue_rows(
-        jinja_env, [catalogue_row(env) for env in sorted(envs, key=lambda env: env.name)]
-    )
-
-
 def render_catalogue_rows(
     jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace]
 ) -> dict[PurePosixPath, str]:
-    """The catalogue from :func:`catalogue_row` rows, in name order."""
-    return {PurePosixPath(CATALOGUE[0]): "".join(_catalogue_blocks(jinja_env, rows))}
-
-
-def render_all(templates: Path, envs: list[LoadedEnvironment]) -> dict[PurePosixPath, str]:
-    """Every generated file of a project, keyed by path below docs/environments/."""
-    jinja_env = make_jinja_env(templates)
-    out = render_catalogue(jinja_env, envs)
-    for env in envs:
-        out.update(render_environment(jinja_env, env))
-    return out
+    """The catalogue (docs/environments/index.md) from :func:`catalogue_row` rows, in name order."""
+    target, template = CATALOGUE
+    with _template_errors(jinja_env, template):
+        text = jinja_env.get_template(template).render(rows=rows, products=product_table())
+    return {PurePosixPath(target): text}
 
 
 def _render(jinja_env: jinja2.Environment, template: str, **values: Any) -> str:
     """``template`` rendered with ``values``."""
     with _template_errors(jinja_env, template):
         return jinja_env.get_template(template).render(**values)
-
-
-def catalogue_blocks(
-    jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace]
-) -> Iterator[bytes]:
-    """The catalogue's bytes (what :func:`render_catalogue_rows` makes, encoded), a block at a
-    time: at N = 10,000 the catalogue is 4 MB, and a build need not hold it (``runbook build``
-    writes it to a file as it comes)."""
-    return (block.encode("utf-8") for block in _catalogue_blocks(jinja_env, rows))
-
-
-def _catalogue_blocks(
-    jinja_env: jinja2.Environment, rows: Sequence[SimpleNamespace], block: int = 4096
-) -> Iterator[str]:
-    """The catalogue's text, ``block`` of the template's pieces joined at a time (at N = 10,000
-    it is 260,000 pieces, and a list of them was the largest thing a cold build held)."""
-    _target, template = CATALOGUE
-    with _template_errors(jinja_env, template):
-        held: list[str] = []
-        for piece in jinja_env.get_template(template).generate(rows=rows, products=product_table()):
-            held.append(piece)
-            if len(held) == block:
-                yield "".join(held)
-                held.clear()
-        yield "".join(held)
 
 
 @contextlib.contextmanager

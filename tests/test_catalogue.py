@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from certs import make_certificate, pem
 from click.testing import CliRunner
 
-from generator import rendering
 from generator.cli import main
 
 
@@ -60,22 +58,3 @@ def test_a_certificate_expiring_soon_is_flagged(project: Path) -> None:
     assert row[5] == "⚠ 2026-12-26"
     assert row[6] == "[1](#warnings-litwareinc)"
     assert "### litwareinc { #warnings-litwareinc }" in catalogue
-
-
-@pytest.mark.parametrize("block", [1, 3, 4, 7, 4096])
-def test_the_catalogue_in_blocks_is_what_render_makes(project: Path, block: int) -> None:
-    """The catalogue is rendered a block of the template's pieces at a time (joined for the
-    mkdocs plugin, encoded and written as it comes by `runbook build`): the same text as the
-    template's own render, whether the pieces fill one block, several and a part, or none."""
-    from generator.project import Project, load_project
-
-    envs, _ = load_project(Project(project), today=dt.date(2026, 11, 27))
-    rows = [rendering.catalogue_row(env) for env in sorted(envs, key=lambda env: env.name)]
-    jinja_env = rendering.make_jinja_env(project / "templates")
-    whole = jinja_env.get_template(rendering.CATALOGUE[1]).render(
-        rows=rows, products=rendering.product_table()
-    )
-    assert "| [contoso](contoso/index.md)" in whole
-    blocks = list(rendering._catalogue_blocks(jinja_env, rows, block))
-    assert "".join(blocks) == whole and (len(blocks) > 2) == (block < 10)
-    assert b"".join(rendering.catalogue_blocks(jinja_env, rows)) == whole.encode("utf-8")

@@ -199,9 +199,10 @@ def test_two_files_for_one_environment_are_an_error_for_every_command(
     assert "environments/contoso.yml: already exists" in result.stderr
     assert snapshot(project / "docs") == before
 
-    from generator.project import Project, generate  # the mkdocs plugin's entry
+    from generator.pipeline import Project, Run  # the mkdocs plugin's entry
 
-    assert yml in {d.format()[: len(yml)] for d in generate(Project(project)).errors}
+    with Run(Project(project)) as run:
+        assert yml in {d.format()[: len(yml)] for d in run.problems}
 
 
 def test_a_missing_template_is_named_by_its_path(

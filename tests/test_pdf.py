@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from generator import changes, pdf, rendering
 from generator.cli import main
-from generator.loading import LoadedEnvironment, load
+from generator.loading import load
 from generator.steps import plan
 
 MM = 72 / 25.4
@@ -442,33 +442,6 @@ def test_command_html_escapes_and_keeps_parameters_whole() -> None:
         in html
     )
     assert '<span class="tok">-Other</span> $y' in html
-
-
-def test_site_pdfs_are_cached_by_content(project: Path) -> None:
-    def envs() -> list[LoadedEnvironment]:
-        return [
-            e
-            for e in (
-                load(project / "environments" / f"{n}.yml", project, TODAY)[0]
-                for n in ("fabrikam", "litwareinc")
-            )
-            if e
-        ]
-
-    first = pdf.site_pdfs(project, envs(), {"SOURCE_DATE_EPOCH": EPOCH})
-    assert sorted(first) == [f"{n}/{n}-change-request.pdf" for n in ("fabrikam", "litwareinc")]
-    assert not any(cached for _, cached in first.values())
-    again = pdf.site_pdfs(project, envs(), {"SOURCE_DATE_EPOCH": EPOCH})
-    assert all(cached for _, cached in again.values())
-    assert {k: v[0] for k, v in again.items()} == {k: v[0] for k, v in first.items()}
-    assert len(list((project / pdf.CACHE).glob("*.pdf"))) == 2
-
-    edit(project / "environments" / "fabrikam.yml", "title: ", "title: Renamed ")
-    third = pdf.site_pdfs(project, envs(), {"SOURCE_DATE_EPOCH": EPOCH})
-    assert {k: cached for k, (_, cached) in third.items()} == {
-        "fabrikam/fabrikam-change-request.pdf": False,
-        "litwareinc/litwareinc-change-request.pdf": True,
-    }
 
 
 def test_overview_links_the_change_request(project: Path) -> None:

@@ -86,9 +86,8 @@ def test_a_build_reads_no_environment_file_through_a_link_out_of_the_project(
     linked.symlink_to(outside)
     inside = project / "environments" / "alias.yml"
     inside.symlink_to(project / "environments" / "litwareinc.yml")
-    root = os.path.realpath(project)
-    assert sources.scanned_bytes(str(linked), root) is None
-    assert sources.scanned_bytes(str(inside), root) == outside.read_bytes()
+    assert sources.read_inside(linked, project) is None
+    assert sources.read_inside(inside, project) == outside.read_bytes()
     docs = snapshot(project / "docs")
     with _opened() as opened:
         result = CliRunner().invoke(main, ["build", "--project", str(project)])
@@ -137,7 +136,7 @@ def test_an_oversized_environment_file_is_not_read_whole_and_its_private_key_is_
     padding = b"# padding\n" * (sources.MAX_BYTES // 10 + 1)
     block = b"# " + pem_private_key(key).replace(b"\n", b"\n# ")
     path.write_bytes(path.read_bytes() + padding + block)
-    assert sources.scanned_bytes(str(path), os.path.realpath(project)) is None
+    assert sources.read_inside(path, project) is None
     docs = snapshot(project / "docs")
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert result.exit_code == 1
