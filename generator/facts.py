@@ -95,6 +95,9 @@ class Facts:
     autodiscover_wildcard: str
     # A .NET regular expression that finds the SIP domain as a name in a certificate Subject.
     sip_domain_pattern: str
+    # A .NET regular expression that finds what names Exchange in a Lync partner application:
+    # Exchange's application identifier [L-ONPREM], a server's name, the autodiscover host.
+    exchange_pattern: str
     test_user_uri: str | None  # lync.test_user with its domain as A-labels
     ews_url: str  # EWS on the first Exchange server (Test-OAuthConnectivity's documented form)
 
@@ -122,6 +125,10 @@ def derive(spec: EnvironmentSpec) -> Facts:
         record=record,
         autodiscover_wildcard="*." + host.partition(".")[2],
         sip_domain_pattern=r"(^|[=.,\s])" + re.escape(spec.sip_domain) + r"(\s*,|\s*$)",
+        exchange_pattern="|".join(
+            re.escape(name)
+            for name in ("00000002-0000-0ff1-ce00-000000000000", *spec.exchange.servers, host)
+        ),
         test_user_uri=_sip_uri(spec.lync.test_user),
         ews_url=f"https://{spec.exchange.servers[0]}/ews/",
     )

@@ -8,6 +8,7 @@ Templates never do I/O and never read the clock. Values reach PowerShell only th
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -71,7 +72,7 @@ def markdown_text(value: object) -> str:
 
 # In a printed command, tokens longer than this may break inside (with the continuation mark);
 # every shorter token, and every -Parameter token, stays whole on one line.
-_LONG_TOKEN = 60
+_LONG_TOKEN = 40
 _TOKEN = re.compile(r"(\s+)")
 
 
@@ -233,8 +234,16 @@ def context(env: LoadedEnvironment) -> PageContext:
             d.code == "certificate" and d.severity == "warning" for d in env.warnings
         ),
         certificate_expires=_expires(env),
-        change_tag=_UNSAFE_IN_FILE_NAME.sub("-", change_id).strip(".-")[:40],
+        change_tag=_file_name_part(change_id),
     )
+
+
+def _file_name_part(text: str) -> str:
+    """``text`` as it may stand in a file name: its safe characters, or else a digest of it."""
+    safe = _UNSAFE_IN_FILE_NAME.sub("-", text).strip(".-")[:40]
+    if text and not safe:
+        return "change-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return safe
 
 
 def _expires(env: LoadedEnvironment) -> Any:

@@ -128,6 +128,9 @@ def plan(jinja_env: jinja2.Environment, ctx: PageContext, slug: str) -> Procedur
         procedure = _TABLE.validate_python(data, strict=False)
     except (yaml.YAMLError, pydantic.ValidationError) as exc:
         raise TemplateError(f"templates/{name}: not a step table ({exc})") from None
+    for step in procedure.steps:
+        if step.changes and step.backout is None:
+            raise TemplateError(f"templates/{name}: step {step.number} changes, but has no backout")
     steps = tuple(_placed(step, ctx) for step in procedure.steps)
     return Procedure(procedure.slug, procedure.page, procedure.title, steps)
 

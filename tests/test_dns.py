@@ -159,7 +159,8 @@ def test_windows_dns_commands_match_the_yaml(
         assert len(resolves) >= 2, label
         for check in resolves:
             assert check.params.get("Name") == owner
-            assert check.params.get("Server") == server if server else "Server" not in check.params
+            # The server the change is made on (its own, without dns.server) is asked.
+            assert check.params.get("Server") == (server or "127.0.0.1")
             assert check.params["ErrorAction"] == "SilentlyContinue"
         assert "DNS_ERROR_RCODE_NAME_ERROR" in text
         removes = [c for c in cmds if c.name == "Remove-DnsServerResourceRecord"]

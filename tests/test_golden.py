@@ -94,7 +94,7 @@ def test_litwareinc_runbook_holds_the_seed_commands_and_dns_example() -> None:
     assert not any("| Set-ClientAccessServer" in line for line in lines)
     assert (
         "Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl "
-        "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc'"
+        "'https://autodiscover.litwareinc.com/autodiscover/autodiscover.svc' -ErrorAction Stop"
     ) in lines
     # The seed's DNS example: autodiscover.litwareinc.com resolves to atl-exchange-001.litwareinc.com,
     # and the TTL the table shows is the one the command sets.

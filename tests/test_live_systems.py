@@ -202,10 +202,7 @@ def _change_request(project: Path, name: str) -> str:
 def test_the_change_request_states_conditions_impact_and_back_out_time(project: Path) -> None:
     text = _change_request(project, "litwareinc")
     # Each change with its condition, each back-out with its condition and alternatives.
-    assert (
-        "Only when no partner application is named Exchange or has Exchange's application identifier:"
-        in text
-    )
+    assert "Only when no partner application looks like Exchange's: none is named Exchange," in text
     assert "New-CsPartnerApplication -Identity Exchange" in text
     assert (
         "Only if this step created the partner application Exchange: disable it (non-destructive: "

@@ -225,7 +225,8 @@ def _expected(name: str) -> list[Expected]:
     record_name = host.removesuffix("." + zone)
     server = dns.get("server")
     on_server = {"ComputerName": server} if server else {}
-    at_server = {"Server": server} if server else {}
+    # Without dns.server the script runs on a DNS server of the zone, and asks that one.
+    at_server = {"Server": server or "127.0.0.1"}
     svc = "Server" if ex["product"] == "exchange2013" else "Service"
     book, lps1, xps1, dps1 = (
         "runbook.md",
@@ -285,6 +286,7 @@ def _expected(name: str) -> list[Expected]:
             {
                 "Identity": "global",
                 "ExchangeAutodiscoverUrl": f"https://{host}/autodiscover/autodiscover.svc",
+                **stop,
             },
             (book, lps1),
             count=1,
@@ -314,6 +316,7 @@ def _expected(name: str) -> list[Expected]:
                 "Identity": "Exchange",
                 "ApplicationTrustLevel": "Full",
                 "MetadataUrl": f"https://{host}/autodiscover/metadata/json/1",
+                **stop,
             },
             (book, lps1),
             count=1,
@@ -321,7 +324,7 @@ def _expected(name: str) -> list[Expected]:
         Expected("Get-CsPartnerApplication", {}, (book, lps1)),
         Expected(
             "Set-CsPartnerApplication",
-            {"Identity": "Exchange", "Enabled": VAR},
+            {"Identity": "Exchange", "Enabled": VAR, **stop},
             (book, lps1),
             count=1,
         ),
@@ -369,7 +372,7 @@ def _expected(name: str) -> list[Expected]:
     out += [
         Expected(
             add,
-            {**values, "ZoneName": zone, "TimeToLive": "01:00:00", **on_server},
+            {**values, "ZoneName": zone, "TimeToLive": "01:00:00", **on_server, **stop},
             (book, dps1),
             count=1,
         ),
@@ -382,6 +385,7 @@ def _expected(name: str) -> list[Expected]:
                 "RecordData": data,
                 **on_server,
                 "Force": pwsh.SWITCH,
+                **stop,
             },
             (book, dps1),
             count=1,
@@ -393,7 +397,7 @@ def _expected(name: str) -> list[Expected]:
     out.append(
         Expected(
             "Test-CsExStorageConnectivity",
-            {"SipUri": user if user else VAR, "DeleteItem": pwsh.SWITCH},
+            {"SipUri": user if user else VAR, "DeleteItem": pwsh.SWITCH, **stop},
             (book, lps1),
             count=1,
         )

@@ -36,6 +36,7 @@ function Save-RunbookState {
     $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
     New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
     $state | Export-Clixml -LiteralPath $StatePath
+    Write-Host ('Saved what step ' + $Step + ' observed in ' + $StatePath)
 }
 
 # Step 4: DNS record for autodiscover.contoso.com. Observe (read-only) and decide.
@@ -55,7 +56,7 @@ function Test-RunbookStep4 {
     } else {
         $decision = 'stop'
         $reason = 'autodiscover.contoso.com exists with other data, or the DNS server did not answer'
-        $question = 'Which record is right for autodiscover.contoso.com? Adding one beside an existing record would answer both in turn (round-robin); changing or removing the existing one affects every client that resolves the name. Decides: the DNS administrator, with the Exchange administrator.'
+        $question = 'Which record is right for autodiscover.contoso.com? If the existing one is (it resolves to an Exchange server; a CNAME to Exchange Online breaks OAuth [S-MF]), keep it and go on with step 5: this step changed nothing. Adding a record beside it would answer both in turn (round-robin); changing or removing it affects every client that resolves the name, in a change of its own Decides: the DNS administrator, with the Exchange administrator.'
     }
     return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
 }
@@ -87,7 +88,7 @@ if ($Step -eq '4' -and -not $BackOut) {
         }
         'change' {
             Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $true
-            Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'ex01.contoso.com' -ZoneName 'contoso.com' -TimeToLive '01:00:00' -ComputerName 'dc01.contoso.com'
+            Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'ex01.contoso.com' -ZoneName 'contoso.com' -TimeToLive '01:00:00' -ComputerName 'dc01.contoso.com' -ErrorAction Stop
             Write-Host ('Step 4: changed, because ' + $reason)
         }
         'stop' {
@@ -112,9 +113,9 @@ if ($Step -eq '4' -and $BackOut) {
     if (-not $saved.Changed) {
         Write-Host ('Step 4 changed nothing (' + $saved.Decision + '): nothing to back out.')
     } else {
-        Write-Warning 'Remove the record only if no Exchange server''s AutoDiscoverServiceInternalUri points at it (step 5).'
+        Write-Warning 'Did step 5 set AutoDiscoverServiceInternalUri on any server (.\contoso-exchange.ps1 -Step 5 -BackOut prints the values)? Then leave the record: the URI points at it.'
         if ((Read-Host 'Type REMOVE to remove the record') -ceq 'REMOVE') {
-            Remove-DnsServerResourceRecord -ZoneName 'contoso.com' -RRType 'CName' -Name 'autodiscover' -RecordData 'ex01.contoso.com' -ComputerName 'dc01.contoso.com' -Force
+            Remove-DnsServerResourceRecord -ZoneName 'contoso.com' -RRType 'CName' -Name 'autodiscover' -RecordData 'ex01.contoso.com' -ComputerName 'dc01.contoso.com' -Force -ErrorAction Stop
         } else {
             Write-Host 'The record was left in place.'
         }

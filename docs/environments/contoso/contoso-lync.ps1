@@ -36,25 +36,40 @@ function Save-RunbookState {
     $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
     New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
     $state | Export-Clixml -LiteralPath $StatePath
+    Write-Host ('Saved what step ' + $Step + ' observed in ' + $StatePath)
 }
 
 # Step 2: Skype for Business OAuthTokenIssuer certificate. Observe (read-only) and decide.
 function Test-RunbookStep2 {
     $observed = @{
+        Computer = [string]$env:COMPUTERNAME
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         InStore = Test-Path -LiteralPath 'Cert:\LocalMachine\My\5F1A07A5D220018587E8136347C373267524F227'
+        HasPrivateKey = $false
+    }
+    if ($observed.InStore) {
+        $observed.HasPrivateKey = (Get-Item -LiteralPath 'Cert:\LocalMachine\My\5F1A07A5D220018587E8136347C373267524F227').HasPrivateKey
     }
     $question = ''
-    if (@($observed.Assigned | Where-Object { $_.Thumbprint -eq '5F1A07A5D220018587E8136347C373267524F227' }).Count -gt 0) {
+    if (@('fe01', 'fe02', 'fe03') -notcontains $observed.Computer) {
+        $decision = 'stop'
+        $reason = 'this computer is not one of the environment''s Front End Servers (fe01.contoso.com, fe02.contoso.com, fe03.contoso.com)'
+        $question = 'Run this step in the Skype for Business Server Management Shell on fe01.contoso.com, where Get-CsCertificate shows what this Front End Server has [Get-CsCertificate.md] Decides: the operator.'
+    } elseif ($observed.Pending -gt 0) {
+        $decision = 'stop'
+        $reason = 'a replica of the Central Management store is not up to date, so this server''s view may be old'
+        $question = 'Wait until Get-CsManagementStoreReplicationStatus shows UpToDate True for every replica [S-EXO], then run this step again; find out why if it does not Decides: the Skype for Business administrator.'
+    } elseif ($observed.Assigned.Count -eq 1 -and $observed.Assigned[0].Thumbprint -eq '5F1A07A5D220018587E8136347C373267524F227') {
         $decision = 'skip'
-        $reason = 'the certificate 5F1A07A5D220018587E8136347C373267524F227 named in the environment file is assigned'
+        $reason = 'the certificate 5F1A07A5D220018587E8136347C373267524F227 named in the environment file is the one assigned'
     } elseif ($observed.Assigned.Count -eq 0) {
         $decision = 'change'
         $reason = 'no OAuthTokenIssuer certificate is assigned'
     } else {
         $decision = 'stop'
-        $reason = 'another OAuthTokenIssuer certificate is assigned'
-        $question = 'Keep the assigned certificate (then name it in lync.oauth_certificate and build the runbook again), or replace it in a change of its own by a scheduled roll (Set-CsCertificate -Roll -EffectiveDate, at least 24 hours before the assigned one expires [S-ROLL]), never by assigning the new one at once? Decides: the Skype for Business administrator.'
+        $reason = 'another OAuthTokenIssuer certificate is assigned, or more than one (a roll is pending)'
+        $question = 'Keep the assigned certificate (then name it in lync.oauth_certificate and build the runbook again), or replace it in a change of its own by a scheduled roll (procedure renew-oauth-certificate: Set-CsCertificate -Roll -EffectiveDate, at least 24 hours before the assigned one expires [S-ROLL]), never by assigning the new one at once? Decides: the Skype for Business administrator.'
     }
     return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
 }
@@ -83,17 +98,17 @@ function Test-RunbookStep6 {
 
 # Step 8: Register Exchange as a partner application in Skype for Business. Observe (read-only) and decide.
 function Test-RunbookStep8 {
-    $observed = @{ Applications = @(Get-CsPartnerApplication | Select-Object -Property @{ Name = 'Identity'; Expression = { [string]$_.Identity } }, 'ApplicationIdentifier', 'MetadataUrl', 'Enabled', 'ApplicationTrustLevel') }
+    $observed = @{ Applications = @(Get-CsPartnerApplication | ForEach-Object { @{ Identity = [string]$_.Identity; Enabled = $_.Enabled; Trust = [string]$_.ApplicationTrustLevel; Text = ($_ | Format-List -Property * | Out-String) } }) }
     $question = ''
-    if (@($observed.Applications | Where-Object { $_.MetadataUrl -eq 'https://autodiscover.contoso.com/autodiscover/metadata/json/1' -and $_.Enabled }).Count -gt 0) {
+    if (@($observed.Applications | Where-Object { $_.Text -like '*https://autodiscover.contoso.com/autodiscover/metadata/json/1*' -and $_.Enabled -and $_.Trust -eq 'Full' }).Count -gt 0) {
         $decision = 'skip'
-        $reason = 'an enabled partner application has the metadata URL https://autodiscover.contoso.com/autodiscover/metadata/json/1 (as Exchange, microsoft.exchange or any other name)'
-    } elseif (@($observed.Applications | Where-Object { $_.Identity -eq 'Exchange' -or $_.ApplicationIdentifier -eq '00000002-0000-0ff1-ce00-000000000000' }).Count -eq 0) {
+        $reason = 'an enabled partner application with trust level Full has the metadata URL https://autodiscover.contoso.com/autodiscover/metadata/json/1 (as Exchange, microsoft.exchange or any other name)'
+    } elseif (@($observed.Applications | Where-Object { @('Exchange', 'microsoft.exchange', 'MicrosoftExchange') -contains $_.Identity -or $_.Text -match '00000002\-0000\-0ff1\-ce00\-000000000000|ex01\.contoso\.com|ex02\.contoso\.com|autodiscover\.contoso\.com' }).Count -eq 0) {
         $decision = 'change'
-        $reason = 'no partner application is named Exchange or has Exchange''s application identifier'
+        $reason = 'no partner application looks like Exchange''s: none is named Exchange, microsoft.exchange or MicrosoftExchange [L-PA][L-ONPREM][Get-CsPartnerApplication.md], and none holds Exchange''s application identifier 00000002-0000-0ff1-ce00-000000000000 [L-ONPREM], an Exchange server''s name or autodiscover.contoso.com'
     } else {
         $decision = 'stop'
-        $reason = 'a partner application for Exchange exists with another metadata URL, or disabled'
+        $reason = 'a partner application that looks like Exchange''s exists, with another metadata URL, another trust level, or disabled'
         $question = 'Which partner application should Skype for Business trust for Exchange? Review the one that exists (Get-CsPartnerApplication); don''t create a second one. Decides: the Skype for Business administrator, with the Exchange administrator.'
     }
     return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
@@ -104,8 +119,8 @@ if ($Preflight) {
     $result = Test-RunbookStep2
     Write-Host ('Step 2, Skype for Business OAuthTokenIssuer certificate: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ($observed.InStore)) {
-        Write-Host ('    not yet: ' + 'the certificate 5F1A07A5D220018587E8136347C373267524F227 is in the local computer store of this Front End Server, with its private key (import the PFX once with Import-CsCertificate -Identity global -Type OAuthTokenIssuer [L-CERT]; it asks for the PFX password, so it is not scripted here)')
+    if ($result.Decision -eq 'change' -and -not ($observed.InStore -and $observed.HasPrivateKey)) {
+        Write-Host ('    not yet: ' + 'the certificate 5F1A07A5D220018587E8136347C373267524F227 is in the local computer store (Personal) of this Front End Server, with its private key: import the PFX there with the Certificates snap-in, as the manual route of [L-CERT] does, and not with Import-CsCertificate -Type OAuthTokenIssuer, which would also assign it at once')
     }
     if ($result.Question) {
         Write-Host ('    ' + $result.Question)
@@ -114,7 +129,7 @@ if ($Preflight) {
     Write-Host ('Step 6, Point Skype for Business at Exchange autodiscover: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
     if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
-        Write-Host ('    not yet: ' + 'autodiscover.contoso.com resolves from this Front End Server (step 4)')
+        Write-Host ('    not yet: ' + 'autodiscover.contoso.com resolves from this Front End Server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate)')
     }
     if ($result.Question) {
         Write-Host ('    ' + $result.Question)
@@ -139,27 +154,33 @@ if ($Step -eq '2' -and -not $BackOut) {
     $question = $result.Question
     Save-RunbookState -Step '2' -Observed $observed -Decision $decision -Changed $false
     switch ($decision) {
+        'stop' {
+            throw ('Step 2: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
         'skip' {
             Write-Host ('Step 2: already as intended, nothing to do: ' + $reason)
         }
         'change' {
-            if (-not ($observed.InStore)) {
-                throw 'Step 2: STOP, not changed: this must hold first: the certificate 5F1A07A5D220018587E8136347C373267524F227 is in the local computer store of this Front End Server, with its private key (import the PFX once with Import-CsCertificate -Identity global -Type OAuthTokenIssuer [L-CERT]; it asks for the PFX password, so it is not scripted here)'
+            if (-not ($observed.InStore -and $observed.HasPrivateKey)) {
+                throw 'Step 2: STOP, not changed: this must hold first: the certificate 5F1A07A5D220018587E8136347C373267524F227 is in the local computer store (Personal) of this Front End Server, with its private key: import the PFX there with the Certificates snap-in, as the manual route of [L-CERT] does, and not with Import-CsCertificate -Type OAuthTokenIssuer, which would also assign it at once'
             }
             Save-RunbookState -Step '2' -Observed $observed -Decision $decision -Changed $true
             Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint '5F1A07A5D220018587E8136347C373267524F227'
             Write-Host ('Step 2: changed, because ' + $reason)
         }
-        'stop' {
-            throw ('Step 2: STOP, nothing changed: ' + $reason + '. ' + $question)
-        }
     }
     $observed = @{
+        Computer = [string]$env:COMPUTERNAME
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         InStore = Test-Path -LiteralPath 'Cert:\LocalMachine\My\5F1A07A5D220018587E8136347C373267524F227'
+        HasPrivateKey = $false
     }
-    if (-not (@($observed.Assigned | Where-Object { $_.Thumbprint -eq '5F1A07A5D220018587E8136347C373267524F227' }).Count -gt 0)) {
-        throw 'Step 2: NOT VERIFIED: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO], so every Front End Server has it before Exchange reads the pool''s metadata (step 7)'
+    if ($observed.InStore) {
+        $observed.HasPrivateKey = (Get-Item -LiteralPath 'Cert:\LocalMachine\My\5F1A07A5D220018587E8136347C373267524F227').HasPrivateKey
+    }
+    if (-not ($observed.Assigned.Count -eq 1 -and $observed.Assigned[0].Thumbprint -eq '5F1A07A5D220018587E8136347C373267524F227')) {
+        throw 'Step 2: NOT VERIFIED: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO]: Get-CsCertificate reads this computer only [Get-CsCertificate.md], and the global assignment reaches the other Front End Servers by replication [L-CERT], before Exchange reads the pool''s metadata (step 7)'
     }
     $pending = @()
     for ($attempt = 1; $attempt -le 20; $attempt++) {
@@ -172,7 +193,7 @@ if ($Step -eq '2' -and -not $BackOut) {
         $pending | Format-Table -AutoSize | Out-String | Write-Host
         throw 'Step 2: replication did not finish within 10 minutes: find out why before going on'
     }
-    Write-Host 'Step 2 verified: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO], so every Front End Server has it before Exchange reads the pool''s metadata (step 7)'
+    Write-Host 'Step 2 verified: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO]: Get-CsCertificate reads this computer only [Get-CsCertificate.md], and the global assignment reaches the other Front End Servers by replication [L-CERT], before Exchange reads the pool''s metadata (step 7)'
 }
 if ($Step -eq '2' -and $BackOut) {
     $saved = (Read-RunbookState)['2']
@@ -200,10 +221,10 @@ if ($Step -eq '6' -and -not $BackOut) {
         }
         'change' {
             if (-not ($observed.Resolves)) {
-                throw 'Step 6: STOP, not changed: this must hold first: autodiscover.contoso.com resolves from this Front End Server (step 4)'
+                throw 'Step 6: STOP, not changed: this must hold first: autodiscover.contoso.com resolves from this Front End Server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate)'
             }
             Save-RunbookState -Step '6' -Observed $observed -Decision $decision -Changed $true
-            Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://autodiscover.contoso.com/autodiscover/autodiscover.svc'
+            Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://autodiscover.contoso.com/autodiscover/autodiscover.svc' -ErrorAction Stop
             Write-Host ('Step 6: changed, because ' + $reason)
         }
         'stop' {
@@ -247,18 +268,18 @@ if ($Step -eq '8' -and -not $BackOut) {
         }
         'change' {
             Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $true
-            New-CsPartnerApplication -Identity Exchange -ApplicationTrustLevel Full -MetadataUrl 'https://autodiscover.contoso.com/autodiscover/metadata/json/1'
+            New-CsPartnerApplication -Identity Exchange -ApplicationTrustLevel Full -MetadataUrl 'https://autodiscover.contoso.com/autodiscover/metadata/json/1' -ErrorAction Stop
             Write-Host ('Step 8: changed, because ' + $reason)
         }
         'stop' {
             throw ('Step 8: STOP, nothing changed: ' + $reason + '. ' + $question)
         }
     }
-    $observed = @{ Applications = @(Get-CsPartnerApplication | Select-Object -Property @{ Name = 'Identity'; Expression = { [string]$_.Identity } }, 'ApplicationIdentifier', 'MetadataUrl', 'Enabled', 'ApplicationTrustLevel') }
-    if (-not (@($observed.Applications | Where-Object { $_.MetadataUrl -eq 'https://autodiscover.contoso.com/autodiscover/metadata/json/1' -and $_.Enabled }).Count -gt 0)) {
-        throw 'Step 8: NOT VERIFIED: an enabled partner application has the metadata URL https://autodiscover.contoso.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
+    $observed = @{ Applications = @(Get-CsPartnerApplication | ForEach-Object { @{ Identity = [string]$_.Identity; Enabled = $_.Enabled; Trust = [string]$_.ApplicationTrustLevel; Text = ($_ | Format-List -Property * | Out-String) } }) }
+    if (-not (@($observed.Applications | Where-Object { $_.Text -like '*https://autodiscover.contoso.com/autodiscover/metadata/json/1*' -and $_.Enabled -and $_.Trust -eq 'Full' }).Count -gt 0)) {
+        throw 'Step 8: NOT VERIFIED: an enabled partner application with trust level Full has the metadata URL https://autodiscover.contoso.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
     }
-    Write-Host 'Step 8 verified: an enabled partner application has the metadata URL https://autodiscover.contoso.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
+    Write-Host 'Step 8 verified: an enabled partner application with trust level Full has the metadata URL https://autodiscover.contoso.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
 }
 if ($Step -eq '8' -and $BackOut) {
     $saved = (Read-RunbookState)['8']
@@ -268,14 +289,17 @@ if ($Step -eq '8' -and $BackOut) {
     if (-not $saved.Changed) {
         Write-Host ('Step 8 changed nothing (' + $saved.Decision + '): nothing to back out.')
     } else {
-        Set-CsPartnerApplication -Identity Exchange -Enabled $False
+        Set-CsPartnerApplication -Identity Exchange -Enabled $False -ErrorAction Stop
     }
 }
 
 # Step 9: Server-to-server connection to Exchange storage.
 if ($Step -eq '9' -and -not $BackOut) {
-    Test-CsExStorageConnectivity -SipUri 'sip:pilar.ackerman@contoso.com' -DeleteItem
-    Write-Host 'Step 9 verified: Test-CsExStorageConnectivity reports no error (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
+    Test-CsExStorageConnectivity -SipUri 'sip:pilar.ackerman@contoso.com' -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
+    if ((Read-Host 'Did the test report success, with no error (401, Access Denied)? Type yes') -ne 'yes') {
+        throw 'Step 9: NOT VERIFIED: see the table of known failures on the runbook page'
+    }
+    Write-Host 'Step 9 verified: the operator confirms that Test-CsExStorageConnectivity reported success (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
 }
 if ($Step -eq '9' -and $BackOut) {
     Write-Host 'Step 9 changes nothing: nothing to back out.'

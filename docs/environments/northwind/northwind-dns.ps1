@@ -36,11 +36,12 @@ function Save-RunbookState {
     $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
     New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
     $state | Export-Clixml -LiteralPath $StatePath
+    Write-Host ('Saved what step ' + $Step + ' observed in ' + $StatePath)
 }
 
 # Step 4: DNS record for autodiscover.northwindtraders.com. Observe (read-only) and decide.
 function Test-RunbookStep4 {
-    $answers = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -DnsOnly -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+    $answers = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -Server '127.0.0.1' -DnsOnly -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
     $observed = @{
         Records = @($answers | Where-Object { $_.Name -eq 'autodiscover.northwindtraders.com' -and ($_.Type -eq 'CNAME' -or $_.Type -eq 'A') } | Select-Object -Property Name, Type, NameHost, IPAddress, TTL)
         NameMissing = @($lookupErrors | Where-Object { $_.FullyQualifiedErrorId -like 'DNS_ERROR_RCODE_NAME_ERROR*' }).Count -gt 0
@@ -55,7 +56,7 @@ function Test-RunbookStep4 {
     } else {
         $decision = 'stop'
         $reason = 'autodiscover.northwindtraders.com exists with other data, or the DNS server did not answer'
-        $question = 'Which record is right for autodiscover.northwindtraders.com? Adding one beside an existing record would answer both in turn (round-robin); changing or removing the existing one affects every client that resolves the name. Decides: the DNS administrator, with the Exchange administrator.'
+        $question = 'Which record is right for autodiscover.northwindtraders.com? If the existing one is (it resolves to an Exchange server; a CNAME to Exchange Online breaks OAuth [S-MF]), keep it and go on with step 5: this step changed nothing. Adding a record beside it would answer both in turn (round-robin); changing or removing it affects every client that resolves the name, in a change of its own Decides: the DNS administrator, with the Exchange administrator.'
     }
     return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
 }
@@ -87,14 +88,14 @@ if ($Step -eq '4' -and -not $BackOut) {
         }
         'change' {
             Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $true
-            Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'mail1.northwindtraders.com' -ZoneName 'northwindtraders.com' -TimeToLive '01:00:00'
+            Add-DnsServerResourceRecordCName -Name 'autodiscover' -HostNameAlias 'mail1.northwindtraders.com' -ZoneName 'northwindtraders.com' -TimeToLive '01:00:00' -ErrorAction Stop
             Write-Host ('Step 4: changed, because ' + $reason)
         }
         'stop' {
             throw ('Step 4: STOP, nothing changed: ' + $reason + '. ' + $question)
         }
     }
-    $answers = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -DnsOnly -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+    $answers = @(Resolve-DnsName -Name 'autodiscover.northwindtraders.com' -Server '127.0.0.1' -DnsOnly -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
     $observed = @{
         Records = @($answers | Where-Object { $_.Name -eq 'autodiscover.northwindtraders.com' -and ($_.Type -eq 'CNAME' -or $_.Type -eq 'A') } | Select-Object -Property Name, Type, NameHost, IPAddress, TTL)
         NameMissing = @($lookupErrors | Where-Object { $_.FullyQualifiedErrorId -like 'DNS_ERROR_RCODE_NAME_ERROR*' }).Count -gt 0
@@ -112,9 +113,9 @@ if ($Step -eq '4' -and $BackOut) {
     if (-not $saved.Changed) {
         Write-Host ('Step 4 changed nothing (' + $saved.Decision + '): nothing to back out.')
     } else {
-        Write-Warning 'Remove the record only if no Exchange server''s AutoDiscoverServiceInternalUri points at it (step 5).'
+        Write-Warning 'Did step 5 set AutoDiscoverServiceInternalUri on any server (.\northwind-exchange.ps1 -Step 5 -BackOut prints the values)? Then leave the record: the URI points at it.'
         if ((Read-Host 'Type REMOVE to remove the record') -ceq 'REMOVE') {
-            Remove-DnsServerResourceRecord -ZoneName 'northwindtraders.com' -RRType 'CName' -Name 'autodiscover' -RecordData 'mail1.northwindtraders.com' -Force
+            Remove-DnsServerResourceRecord -ZoneName 'northwindtraders.com' -RRType 'CName' -Name 'autodiscover' -RecordData 'mail1.northwindtraders.com' -Force -ErrorAction Stop
         } else {
             Write-Host 'The record was left in place.'
         }

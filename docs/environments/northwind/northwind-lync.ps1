@@ -36,11 +36,14 @@ function Save-RunbookState {
     $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
     New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
     $state | Export-Clixml -LiteralPath $StatePath
+    Write-Host ('Saved what step ' + $Step + ' observed in ' + $StatePath)
 }
 
 # Step 2: Skype for Business OAuthTokenIssuer certificate. Observe (read-only) and decide.
 function Test-RunbookStep2 {
     $observed = @{
+        Computer = [string]$env:COMPUTERNAME
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Default = @(Get-CsCertificate -Type Default | Select-Object -Property Thumbprint, Subject, NotAfter)
         DefaultKeySize = 0
@@ -50,16 +53,24 @@ function Test-RunbookStep2 {
         $observed.DefaultKeySize = $certificate.PublicKey.Key.KeySize
     }
     $question = ''
-    if (@($observed.Assigned | Where-Object { $_.Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $_.NotAfter -gt (Get-Date) }).Count -gt 0) {
+    if (@('sfb-fe1', 'sfb-fe2') -notcontains $observed.Computer) {
+        $decision = 'stop'
+        $reason = 'this computer is not one of the environment''s Front End Servers (sfb-fe1.northwindtraders.com, sfb-fe2.northwindtraders.com)'
+        $question = 'Run this step in the Skype for Business Server Management Shell on sfb-fe1.northwindtraders.com, where Get-CsCertificate shows what this Front End Server has [Get-CsCertificate.md] Decides: the operator.'
+    } elseif ($observed.Pending -gt 0) {
+        $decision = 'stop'
+        $reason = 'a replica of the Central Management store is not up to date, so this server''s view may be old'
+        $question = 'Wait until Get-CsManagementStoreReplicationStatus shows UpToDate True for every replica [S-EXO], then run this step again; find out why if it does not Decides: the Skype for Business administrator.'
+    } elseif ($observed.Assigned.Count -eq 1 -and $observed.Assigned[0].Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $observed.Assigned[0].NotAfter -gt (Get-Date).AddDays(1)) {
         $decision = 'skip'
-        $reason = 'an OAuthTokenIssuer certificate whose Subject holds northwindtraders.com and that has not expired is assigned'
+        $reason = 'one OAuthTokenIssuer certificate is assigned, its Subject holds northwindtraders.com and it is valid for a day more'
     } elseif ($observed.Assigned.Count -eq 0) {
         $decision = 'change'
         $reason = 'no OAuthTokenIssuer certificate is assigned'
     } else {
         $decision = 'stop'
-        $reason = 'an OAuthTokenIssuer certificate is assigned, but its Subject does not hold northwindtraders.com or it has expired'
-        $question = 'Which certificate should sign Skype for Business''s OAuth tokens? Name it in lync.oauth_certificate and build the runbook again; replacing an assigned certificate is a scheduled roll in a change of its own [S-ROLL]. Decides: the Skype for Business administrator.'
+        $reason = 'an OAuthTokenIssuer certificate is assigned, but its Subject does not hold northwindtraders.com, it expires within a day, or more than one is assigned (a roll is pending)'
+        $question = 'Which certificate should sign Skype for Business''s OAuth tokens? Name it in lync.oauth_certificate and build the runbook again; replacing an assigned certificate is a scheduled roll in a change of its own (procedure renew-oauth-certificate [S-ROLL]) Decides: the Skype for Business administrator.'
     }
     return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
 }
@@ -88,17 +99,17 @@ function Test-RunbookStep6 {
 
 # Step 8: Register Exchange as a partner application in Skype for Business. Observe (read-only) and decide.
 function Test-RunbookStep8 {
-    $observed = @{ Applications = @(Get-CsPartnerApplication | Select-Object -Property @{ Name = 'Identity'; Expression = { [string]$_.Identity } }, 'ApplicationIdentifier', 'MetadataUrl', 'Enabled', 'ApplicationTrustLevel') }
+    $observed = @{ Applications = @(Get-CsPartnerApplication | ForEach-Object { @{ Identity = [string]$_.Identity; Enabled = $_.Enabled; Trust = [string]$_.ApplicationTrustLevel; Text = ($_ | Format-List -Property * | Out-String) } }) }
     $question = ''
-    if (@($observed.Applications | Where-Object { $_.MetadataUrl -eq 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1' -and $_.Enabled }).Count -gt 0) {
+    if (@($observed.Applications | Where-Object { $_.Text -like '*https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1*' -and $_.Enabled -and $_.Trust -eq 'Full' }).Count -gt 0) {
         $decision = 'skip'
-        $reason = 'an enabled partner application has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (as Exchange, microsoft.exchange or any other name)'
-    } elseif (@($observed.Applications | Where-Object { $_.Identity -eq 'Exchange' -or $_.ApplicationIdentifier -eq '00000002-0000-0ff1-ce00-000000000000' }).Count -eq 0) {
+        $reason = 'an enabled partner application with trust level Full has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (as Exchange, microsoft.exchange or any other name)'
+    } elseif (@($observed.Applications | Where-Object { @('Exchange', 'microsoft.exchange', 'MicrosoftExchange') -contains $_.Identity -or $_.Text -match '00000002\-0000\-0ff1\-ce00\-000000000000|mail1\.northwindtraders\.com|autodiscover\.northwindtraders\.com' }).Count -eq 0) {
         $decision = 'change'
-        $reason = 'no partner application is named Exchange or has Exchange''s application identifier'
+        $reason = 'no partner application looks like Exchange''s: none is named Exchange, microsoft.exchange or MicrosoftExchange [L-PA][L-ONPREM][Get-CsPartnerApplication.md], and none holds Exchange''s application identifier 00000002-0000-0ff1-ce00-000000000000 [L-ONPREM], an Exchange server''s name or autodiscover.northwindtraders.com'
     } else {
         $decision = 'stop'
-        $reason = 'a partner application for Exchange exists with another metadata URL, or disabled'
+        $reason = 'a partner application that looks like Exchange''s exists, with another metadata URL, another trust level, or disabled'
         $question = 'Which partner application should Skype for Business trust for Exchange? Review the one that exists (Get-CsPartnerApplication); don''t create a second one. Decides: the Skype for Business administrator, with the Exchange administrator.'
     }
     return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
@@ -119,7 +130,7 @@ if ($Preflight) {
     Write-Host ('Step 6, Point Skype for Business at Exchange autodiscover: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
     if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
-        Write-Host ('    not yet: ' + 'autodiscover.northwindtraders.com resolves from this Front End Server (step 4)')
+        Write-Host ('    not yet: ' + 'autodiscover.northwindtraders.com resolves from this Front End Server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate)')
     }
     if ($result.Question) {
         Write-Host ('    ' + $result.Question)
@@ -144,6 +155,9 @@ if ($Step -eq '2' -and -not $BackOut) {
     $question = $result.Question
     Save-RunbookState -Step '2' -Observed $observed -Decision $decision -Changed $false
     switch ($decision) {
+        'stop' {
+            throw ('Step 2: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
         'skip' {
             Write-Host ('Step 2: already as intended, nothing to do: ' + $reason)
         }
@@ -155,11 +169,10 @@ if ($Step -eq '2' -and -not $BackOut) {
             Set-CsCertificate -Identity global -Type OAuthTokenIssuer -Thumbprint $observed.Default[0].Thumbprint
             Write-Host ('Step 2: changed, because ' + $reason)
         }
-        'stop' {
-            throw ('Step 2: STOP, nothing changed: ' + $reason + '. ' + $question)
-        }
     }
     $observed = @{
+        Computer = [string]$env:COMPUTERNAME
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Default = @(Get-CsCertificate -Type Default | Select-Object -Property Thumbprint, Subject, NotAfter)
         DefaultKeySize = 0
@@ -168,8 +181,8 @@ if ($Step -eq '2' -and -not $BackOut) {
         $certificate = Get-Item -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Default[0].Thumbprint)
         $observed.DefaultKeySize = $certificate.PublicKey.Key.KeySize
     }
-    if (-not (@($observed.Assigned | Where-Object { $_.Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $_.NotAfter -gt (Get-Date) }).Count -gt 0)) {
-        throw 'Step 2: NOT VERIFIED: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO], so every Front End Server has it before Exchange reads the pool''s metadata (step 7)'
+    if (-not ($observed.Assigned.Count -eq 1 -and $observed.Assigned[0].Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $observed.Assigned[0].NotAfter -gt (Get-Date).AddDays(1))) {
+        throw 'Step 2: NOT VERIFIED: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO]: Get-CsCertificate reads this computer only [Get-CsCertificate.md], and the global assignment reaches the other Front End Servers by replication [L-CERT], before Exchange reads the pool''s metadata (step 7)'
     }
     $pending = @()
     for ($attempt = 1; $attempt -le 20; $attempt++) {
@@ -182,7 +195,7 @@ if ($Step -eq '2' -and -not $BackOut) {
         $pending | Format-Table -AutoSize | Out-String | Write-Host
         throw 'Step 2: replication did not finish within 10 minutes: find out why before going on'
     }
-    Write-Host 'Step 2 verified: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO], so every Front End Server has it before Exchange reads the pool''s metadata (step 7)'
+    Write-Host 'Step 2 verified: the certificate is assigned, and every replica of the Central Management store is up to date (UpToDate is True) [S-EXO]: Get-CsCertificate reads this computer only [Get-CsCertificate.md], and the global assignment reaches the other Front End Servers by replication [L-CERT], before Exchange reads the pool''s metadata (step 7)'
 }
 if ($Step -eq '2' -and $BackOut) {
     $saved = (Read-RunbookState)['2']
@@ -210,10 +223,10 @@ if ($Step -eq '6' -and -not $BackOut) {
         }
         'change' {
             if (-not ($observed.Resolves)) {
-                throw 'Step 6: STOP, not changed: this must hold first: autodiscover.northwindtraders.com resolves from this Front End Server (step 4)'
+                throw 'Step 6: STOP, not changed: this must hold first: autodiscover.northwindtraders.com resolves from this Front End Server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate)'
             }
             Save-RunbookState -Step '6' -Observed $observed -Decision $decision -Changed $true
-            Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc'
+            Set-CsOAuthConfiguration -Identity global -ExchangeAutodiscoverUrl 'https://autodiscover.northwindtraders.com/autodiscover/autodiscover.svc' -ErrorAction Stop
             Write-Host ('Step 6: changed, because ' + $reason)
         }
         'stop' {
@@ -257,18 +270,18 @@ if ($Step -eq '8' -and -not $BackOut) {
         }
         'change' {
             Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $true
-            New-CsPartnerApplication -Identity Exchange -ApplicationTrustLevel Full -MetadataUrl 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1'
+            New-CsPartnerApplication -Identity Exchange -ApplicationTrustLevel Full -MetadataUrl 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1' -ErrorAction Stop
             Write-Host ('Step 8: changed, because ' + $reason)
         }
         'stop' {
             throw ('Step 8: STOP, nothing changed: ' + $reason + '. ' + $question)
         }
     }
-    $observed = @{ Applications = @(Get-CsPartnerApplication | Select-Object -Property @{ Name = 'Identity'; Expression = { [string]$_.Identity } }, 'ApplicationIdentifier', 'MetadataUrl', 'Enabled', 'ApplicationTrustLevel') }
-    if (-not (@($observed.Applications | Where-Object { $_.MetadataUrl -eq 'https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1' -and $_.Enabled }).Count -gt 0)) {
-        throw 'Step 8: NOT VERIFIED: an enabled partner application has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
+    $observed = @{ Applications = @(Get-CsPartnerApplication | ForEach-Object { @{ Identity = [string]$_.Identity; Enabled = $_.Enabled; Trust = [string]$_.ApplicationTrustLevel; Text = ($_ | Format-List -Property * | Out-String) } }) }
+    if (-not (@($observed.Applications | Where-Object { $_.Text -like '*https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1*' -and $_.Enabled -and $_.Trust -eq 'Full' }).Count -gt 0)) {
+        throw 'Step 8: NOT VERIFIED: an enabled partner application with trust level Full has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
     }
-    Write-Host 'Step 8 verified: an enabled partner application has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
+    Write-Host 'Step 8 verified: an enabled partner application with trust level Full has the metadata URL https://autodiscover.northwindtraders.com/autodiscover/metadata/json/1 (the storage test of step 9 depends on it)'
 }
 if ($Step -eq '8' -and $BackOut) {
     $saved = (Read-RunbookState)['8']
@@ -278,7 +291,7 @@ if ($Step -eq '8' -and $BackOut) {
     if (-not $saved.Changed) {
         Write-Host ('Step 8 changed nothing (' + $saved.Decision + '): nothing to back out.')
     } else {
-        Set-CsPartnerApplication -Identity Exchange -Enabled $False
+        Set-CsPartnerApplication -Identity Exchange -Enabled $False -ErrorAction Stop
     }
 }
 
@@ -288,8 +301,11 @@ if ($Step -eq '9' -and -not $BackOut) {
     if ($sipUri -notmatch '^sip:[^@\s]+@[^@\s]+$') {
         throw 'Step 9: not a SIP address like sip:user@domain'
     }
-    Test-CsExStorageConnectivity -SipUri $sipUri -DeleteItem
-    Write-Host 'Step 9 verified: Test-CsExStorageConnectivity reports no error (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
+    Test-CsExStorageConnectivity -SipUri $sipUri -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
+    if ((Read-Host 'Did the test report success, with no error (401, Access Denied)? Type yes') -ne 'yes') {
+        throw 'Step 9: NOT VERIFIED: see the table of known failures on the runbook page'
+    }
+    Write-Host 'Step 9 verified: the operator confirms that Test-CsExStorageConnectivity reported success (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
 }
 if ($Step -eq '9' -and $BackOut) {
     Write-Host 'Step 9 changes nothing: nothing to back out.'
