@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator import pdf, pipeline, sources
+from generator import pdf, pipeline, rendering, sources
 from generator.changes import ChangeSet, changes_for
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import load
@@ -47,17 +47,18 @@ class Made:
 
 def jobs(
     outcomes: Iterable[pipeline.Outcome],
+    slugs: list[str],
     *,
     created: dt.datetime | None,
     paper: pdf.Paper = "a4",
     procedure: str | None = None,
 ) -> list[Job]:
-    """The change requests of ``outcomes`` that the site shows (of ``procedure`` only, when
-    given)."""
+    """The change requests of ``outcomes`` that the site shows, one per procedure of ``slugs``
+    (of ``procedure`` only, when given)."""
     return [
         job_for(outcome, slug, rel=rel, created=created, paper=paper)
         for outcome in outcomes
-        for rel, slug in pdf.site_documents(outcome.name).items()
+        for rel, slug in pdf.site_documents(outcome.name, slugs).items()
         if procedure is None or slug == procedure
     ]
 
@@ -196,7 +197,8 @@ def write_all(
 
     store = Store(project.root)
     todo = []
-    for job in jobs(outcomes, created=created, paper=paper, procedure=procedure):
+    slugs = rendering.procedures(pipeline.jinja_env_for(project.templates))
+    for job in jobs(outcomes, slugs, created=created, paper=paper, procedure=procedure):
         hit = cached(store, job)
         if hit is None:
             todo.append(job)

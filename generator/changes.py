@@ -26,6 +26,7 @@ from generator import loading, sources
 from generator.errors import Diagnostic, InputError, RunbookError
 from generator.loading import LoadedEnvironment
 from generator.rendering import INTEGRATION, PageContext, context
+from generator.rules import CERTIFICATES
 from generator.steps import Procedure, Step, plan
 
 # Settings that only describe the change (they reach no command, record or script).
@@ -260,17 +261,15 @@ def previous_from_git(
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(text)
-        cert = _certificate_file(text)
-        if cert is not None:
+        for cert in _certificate_files(text):
             cert_rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), cert))
             if not cert_rel.startswith("../") and not posixpath.isabs(cert_rel):
                 try:
                     data = _git_show(project, rev, cert_rel)
                 except RunbookError:
-                    data = None  # the loader reports the missing file, located in the YAML
-                if data is not None:
-                    (root / cert_rel).parent.mkdir(parents=True, exist_ok=True)
-                    (root / cert_rel).write_bytes(data)
+                    continue  # the loader reports the missing file, located in the YAML
+                (root / cert_rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / cert_rel).write_bytes(data)
         env, diagnostics = loading.load(target, root, today)
         shown = f"{rev}:{rel}"
         errors = [
@@ -280,7 +279,9 @@ def previous_from_git(
         ]
         if env is None:
             raise InputError(errors)
-        return LoadedEnvironment(current.name, current.path, env.spec, env.certificate, None, ())
+        return LoadedEnvironment(
+            current.name, current.path, env.spec, env.certificate, None, (), env.all_certificates
+        )
 
 
 def _git_show(project: Path, rev: str, rel: str) -> bytes:
@@ -302,13 +303,22 @@ def _git_show(project: Path, rev: str, rel: str) -> bytes:
     return result.stdout
 
 
-def _certificate_file(text: bytes) -> str | None:
+def _certificate_files(text: bytes) -> list[str]:
+    """The certificate files an environment file names (rules.CERTIFICATES)."""
     try:
         data = yaml.safe_load(text)
-        value = data["lync"]["oauth_certificate"]["file"]
-    except (yaml.YAMLError, TypeError, KeyError):
-        return None
-    return value if isinstance(value, str) else None
+    except yaml.YAMLError:
+        return []
+    found = []
+    for key in CERTIFICATES:
+        side, name = key.split(".")
+        try:
+            value = data[side][name]["file"]
+        except (TypeError, KeyError):
+            continue
+        if isinstance(value, str):
+            found.append(value)
+    return found
 
 
 def changes_for(

@@ -404,6 +404,66 @@ def diff_command(project: Path, name: str, since: str | None, previous: Path | N
     click.echo(changes.format_text(found), nl=False)
 
 
+@main.command("due")
+@project_option
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="Exit 1 when a certificate expires within this many days.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@_handle_errors
+def due_command(project: Path, within: int, output_format: str) -> None:
+    """List every known certificate expiry, soonest first; exit 1 when one is due."""
+    import datetime as dt
+
+    from generator import rules
+
+    _require_project(project)
+    today = dt.date.today()
+    envs, diagnostics = load_project(Project(project))
+    rows: list[dict[str, Any]] = sorted(
+        (
+            {
+                "environment": env.name,
+                "certificate": key,
+                "not_after": expires.isoformat(),
+                "days_left": (expires - today).days,
+                "procedure": procedure,
+            }
+            for env in envs
+            for key, expires, procedure in rules.expiries(env.spec, env.all_certificates)
+        ),
+        key=lambda row: (row["days_left"], row["environment"], row["certificate"]),
+    )
+    _print_diagnostics(diagnostics)
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        _print_table(rows, within)
+    due = [row for row in rows if int(row["days_left"]) <= within]
+    errors = [d for d in diagnostics if d.severity == "error"]
+    sys.exit(1 if due or errors else 0)
+
+
+def _print_table(rows: list[dict[str, Any]], within: int) -> None:
+    """``runbook due``'s rows as aligned columns, those due marked."""
+    head = ("environment", "certificate", "expires", "days left", "procedure")
+    cells = [
+        (r["environment"], r["certificate"], r["not_after"], str(r["days_left"]), r["procedure"])
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in [head, *cells]) for i in range(len(head))]
+    for row in [head, *cells]:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        due = row is not head and int(row[3]) <= within
+        click.echo(click.style(line.rstrip(), fg="red" if due else None), color=_color())
+    if not cells:
+        say("no certificate of any environment has a known expiry date")
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the environment file format (version 1)."""
@@ -466,7 +526,10 @@ def new_command(project: Path, name: str, **given: str | None) -> None:
         if any(d.severity == "error" for d in diagnostics):
             raise InputError(diagnostics)
     write_atomic(target, text.encode("utf-8"))
-    say(f"wrote {target}; check it with: runbook validate {target}")
+    say(
+        f"wrote {target}; check it with: runbook validate {target}. Every key is on the site's "
+        "page 'Environment file format' (docs/environments/format.md after runbook build)"
+    )
 
 
 @main.command("init")

@@ -15,7 +15,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 
-from generator import changerequests, pdf, pipeline
+from generator import changerequests, pdf, pipeline, rendering
 from generator.errors import InputError, RunbookError
 from generator.sitespeed import PageCache, ScopedNav
 from generator.sources import CATALOGUE_FILE, display_path
@@ -65,7 +65,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
     ) -> None:
         """Each change request goes straight into site/: from the cache now, else a page that
         says it is coming, replaced when the workers have made it."""
-        jobs = changerequests.jobs(outcomes, created=pdf.source_date())
+        slugs = rendering.procedures(pipeline.jinja_env_for(self.project.templates))
+        jobs = changerequests.jobs(outcomes, slugs, created=pdf.source_date())
         with self.lock:
             self.targets = {}
             for job in jobs:

@@ -33,8 +33,7 @@ from generator.topology import environment_svg
 Paper = Literal["a4", "letter"]
 PAPERS: dict[str, str] = {"a4": "A4", "letter": "letter"}
 TEMPLATE = "change-request.html.j2"
-FILENAME = "{name}-change-request.pdf"
-INTEGRATION = "integration"
+INTEGRATION = rendering.INTEGRATION
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,9 @@ def render_html(
     window_end = env.spec.change.window_end
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
     try:
-        html = jinja_env.get_template(TEMPLATE).render(
+        # A procedure may have its own document, extending the common one.
+        template = jinja_env.select_template([f"{slug}.{TEMPLATE}", TEMPLATE])
+        html = template.render(
             ctx=ctx,
             procedure=procedure,
             latest_backout=(
@@ -92,10 +93,10 @@ def render_html(
     return Document(env.name, html)
 
 
-def site_documents(name: str) -> dict[str, str]:
-    """The change requests of environment ``name`` on the site: {path below
-    docs/environments/: procedure slug}."""
-    return {f"{name}/{FILENAME.format(name=name)}": INTEGRATION}
+def site_documents(name: str, slugs: list[str]) -> dict[str, str]:
+    """The change requests of environment ``name`` on the site, one per procedure of
+    ``slugs``: {path below docs/environments/: procedure slug}."""
+    return {f"{name}/{rendering.change_request_name(name, slug)}": slug for slug in slugs}
 
 
 def make_pdf(
@@ -110,8 +111,9 @@ def make_pdf(
     """The change request of ``env`` for ``procedure`` as PDF bytes, with the warnings about
     it (text in the environment that no installed font can show). A problem of the template
     raises :class:`TemplateError`."""
-    if procedure != INTEGRATION:
-        raise RunbookError(f"unknown procedure {procedure!r}: use {INTEGRATION}")
+    known = rendering.procedures(jinja_env)
+    if procedure not in known:
+        raise RunbookError(f"unknown procedure {procedure!r}: use one of {', '.join(known)}")
     document = render_html(jinja_env, env, procedure, paper=paper, changes=changes, created=created)
     data, missing = write_pdf(document)
     if not missing:

@@ -205,6 +205,15 @@ class Run:
             self.store.put("catalogue", key, text)
         return text
 
+    def reference(self) -> str:
+        """The page of the environment format (docs/environments/format.md), from the model."""
+        text = self.store.get("catalogue", self.base)
+        if not isinstance(text, str):
+            jinja_env = jinja_env_for(self.project.templates)
+            text = rendering.render_reference(jinja_env)[PurePosixPath(rendering.REFERENCE[0])]
+            self.store.put("catalogue", self.base, text)
+        return text
+
 
 def scan(paths: list[Path], root: Path, base: str) -> list[Source]:
     """Read each environment file (never through a link out of the project) and key it; a
@@ -439,7 +448,10 @@ def build(
         unknown = [sources.unknown_name(project.root, name) for name in only if name not in found]
         if unknown:
             raise InputError(unknown)
-        catalogue = {sources.CATALOGUE_FILE: run.catalogue(valid)}
+        catalogue = {
+            sources.CATALOGUE_FILE: run.catalogue(valid),
+            rendering.REFERENCE[0]: run.reference(),
+        }
         digests = {rel: writing.digest(text.encode()) for rel, text in catalogue.items()}
         writer.add(digests, lambda: catalogue)
         report = writer.commit()
@@ -461,6 +473,7 @@ def site_files(
         files[f"{OUTPUT}/{sources.CATALOGUE_FILE}"] = run.catalogue(
             [(o.key, o.row) for o in outcomes]
         )
+        files[f"{OUTPUT}/{rendering.REFERENCE[0]}"] = run.reference()
         for outcome in outcomes:
             outcome.files = None
         run.prune = True

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from generator import __version__
+from generator import __version__, rules
 from generator.errors import TemplateError
 from generator.facts import Facts, derive, product_table
 from generator.loading import LoadedEnvironment
@@ -149,9 +149,8 @@ class PageContext:
     products: dict[str, Any]
     version: str
     warnings: tuple[str, ...] = ()  # the loader's warnings, "key.path: message"
-    certificate_expires: Any = None  # datetime.date | None: from the file, or as stated
-    certificate_warning: bool = False  # the loader warned about the certificate (e.g. expiry)
     change_tag: str = ""  # change.id as it may stand in a file name ("" without one)
+    all_certificates: Any = None  # {key: CertificateInfo} of the certificates read from files
 
     def script(self, slug: str, shell: str) -> str:
         """The file name of a procedure's script for one shell."""
@@ -159,7 +158,7 @@ class PageContext:
 
     def change_request(self, slug: str) -> str:
         """The file name of a procedure's change-request PDF."""
-        return f"{self.name}-{_prefix(slug)}change-request.pdf"
+        return change_request_name(self.name, slug)
 
     def state_file(self, slug: str, shell: str) -> str:
         """The file a procedure's script for one shell saves what it observed in: named after
@@ -173,9 +172,9 @@ def _prefix(slug: str) -> str:
     return "" if slug == INTEGRATION else f"{slug}-"
 
 
-# The procedures, each a step table (templates/<slug>.yml.j2) and a page (<slug>.md.j2).
+# The procedures are the step tables of the templates (<slug>.yml.j2), each with its page
+# (<slug>.md.j2); the integration comes first.
 INTEGRATION = "integration"
-PROCEDURES = (INTEGRATION,)
 # Output files of one environment, relative to docs/environments/<name>/, and their templates.
 OVERVIEW = ("index.md", "overview.md.j2")
 # The topology diagram is drawn in Python (generator/topology.py), not from a template.
@@ -230,11 +229,8 @@ def context(env: LoadedEnvironment) -> PageContext:
         products=product_table(),
         version=__version__,
         warnings=tuple(d.message for d in env.warnings if d.severity == "warning"),
-        certificate_warning=any(
-            d.code == "certificate" and d.severity == "warning" for d in env.warnings
-        ),
-        certificate_expires=_expires(env),
         change_tag=_file_name_part(change_id),
+        all_certificates=env.all_certificates,
     )
 
 
@@ -246,24 +242,18 @@ def _file_name_part(text: str) -> str:
     return safe
 
 
-def _expires(env: LoadedEnvironment) -> Any:
-    if env.certificate is not None:
-        return env.certificate.not_after.date()
-    stated = env.spec.lync.oauth_certificate
-    return stated.not_after if stated is not None else None
-
-
 def render_environment(
     jinja_env: jinja2.Environment, env: LoadedEnvironment
 ) -> dict[PurePosixPath, str]:
     """Render one environment's pages and downloads, keyed by path below docs/environments/."""
     ctx = context(env)
     base = PurePosixPath(env.name)
-    out = {base / OVERVIEW[0]: _render(jinja_env, OVERVIEW[1], ctx=ctx)}
+    planned = [plan(jinja_env, ctx, slug) for slug in procedures(jinja_env)]
+    out = {base / OVERVIEW[0]: _render(jinja_env, OVERVIEW[1], ctx=ctx, procedures=planned)}
     for target, template in DOWNLOADS.items():
         out[base / target.format(name=env.name)] = _render(jinja_env, template, ctx=ctx)
-    for slug in PROCEDURES:
-        procedure = plan(jinja_env, ctx, slug)
+    for procedure in planned:
+        slug = procedure.slug
         out[base / procedure.page] = _render(
             jinja_env, f"{slug}.md.j2", ctx=ctx, procedure=procedure
         )
@@ -279,6 +269,69 @@ def render_environment(
             out[base / ctx.script(slug, shell)] = BOM + text
     out[base / DIAGRAM.format(name=env.name)] = environment_svg(env)
     return out
+
+
+def procedures(jinja_env: jinja2.Environment) -> list[str]:
+    """The slugs of the project's procedures: the integration, then the others by name."""
+    tables = jinja_env.list_templates(filter_func=lambda name: name.endswith(".yml.j2"))
+    slugs = sorted(name.removesuffix(".yml.j2") for name in tables if "/" not in name)
+    return sorted(slugs, key=lambda slug: slug != INTEGRATION)
+
+
+def change_request_name(name: str, slug: str) -> str:
+    """The file name of environment ``name``'s change request for procedure ``slug``."""
+    return f"{name}-{_prefix(slug)}change-request.pdf"
+
+
+REFERENCE = ("format.md", "reference.md.j2")
+
+
+def render_reference(jinja_env: jinja2.Environment) -> dict[PurePosixPath, str]:
+    """The reference of the environment format for people, from the model itself."""
+    from generator.model import EnvironmentSpec
+
+    schema = EnvironmentSpec.model_json_schema()
+    rows: list[dict[str, Any]] = []
+    _reference_rows(schema, schema["$defs"], "", rows)
+    target, template = REFERENCE
+    with _template_errors(jinja_env, template):
+        text = jinja_env.get_template(template).render(rows=rows, title=schema["title"])
+    return {PurePosixPath(target): text}
+
+
+def _reference_rows(
+    node: dict[str, Any], defs: dict[str, Any], prefix: str, rows: list[dict[str, Any]]
+) -> None:
+    """One row per key of a JSON Schema object, then the keys of each mapping below it."""
+    for key, prop in node["properties"].items():
+        kind = next(o for o in prop.get("anyOf", [prop]) if o.get("type") != "null")
+        below = defs[kind["$ref"].rpartition("/")[2]] if "$ref" in kind else None
+        rows.append(
+            {
+                "key": prefix + key,
+                "type": _kind_of(kind),
+                "required": key in node.get("required", ()),
+                "default": prop.get("default"),
+                "description": prop.get("description") or (below or {}).get("description", ""),
+                "example": (prop.get("examples") or [None])[0],
+            }
+        )
+        if below is not None:
+            _reference_rows(below, defs, f"{prefix}{key}.", rows)
+
+
+def _kind_of(kind: dict[str, Any]) -> str:
+    """A JSON Schema type in words."""
+    if "$ref" in kind:
+        return "mapping"
+    if "enum" in kind:
+        return " or ".join(str(value) for value in kind["enum"])
+    if kind.get("type") == "array":
+        return "list of " + _kind_of(kind["items"])
+    formats = {"date": "date (YYYY-MM-DD)", "date-time": "date and time with a time zone"}
+    if kind.get("format") in formats:
+        return formats[kind["format"]]
+    return {"integer": "whole number", "string": "text"}.get(kind.get("type", ""), "value")
 
 
 def catalogue_row(env: LoadedEnvironment) -> SimpleNamespace:
@@ -315,8 +368,10 @@ def catalogue_row(env: LoadedEnvironment) -> SimpleNamespace:
                 "autodiscover_host": facts.autodiscover_host,
                 "zone": facts.zone,
             },
-            "certificate_expires": ctx.certificate_expires,
-            "certificate_warning": ctx.certificate_warning,
+            "certificates": [
+                {"key": key, "not_after": expires, "procedure": procedure}
+                for key, expires, procedure in rules.expiries(spec, env.all_certificates)
+            ],
             "warnings": list(ctx.warnings),
         }
     )

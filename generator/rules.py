@@ -268,6 +268,19 @@ def _rolls(spec: EnvironmentSpec, read: dict[str, CertificateInfo]) -> Iterator[
             yield where, f"is after the replacement itself expires ({own:%Y-%m-%d})", "error"
 
 
+def expiries(
+    spec: EnvironmentSpec, read: dict[str, CertificateInfo]
+) -> list[tuple[str, dt.date, str]]:
+    """(key, expiry date, procedure that renews it) of every certificate whose expiry is known."""
+    found = []
+    for key, procedure in CERTIFICATES.items():
+        side, name = key.split(".")
+        expires = _expires_at(getattr(getattr(spec, side), name), read.get(key))
+        if expires is not None:
+            found.append((key, expires.date(), procedure))
+    return found
+
+
 def _expires_at(stated: Certificate | None, info: CertificateInfo | None) -> dt.datetime | None:
     """When a certificate expires: the file's instant, or the end of the stated day (UTC)."""
     if info is not None:

@@ -222,7 +222,8 @@ def to_yaml(answers: Answers) -> str:
     ex = "\n".join(f"    - {h}" for h in answers["exchange_servers"])
     lines = [
         "# yaml-language-server: $schema=../schema/environment-v1.json",
-        "# Written by `runbook new`. Check it with `runbook validate`; see PRODUCT.md for every key.",
+        "# Written by `runbook new`. Check it with `runbook validate`. Every key: the site's page\n"
+        '# "Environment file format" (docs/environments/format.md), or `runbook schema`.',
         f"title: {_q(answers['title'])}",
         "# description: free text shown on the overview page",
         f"domain: {answers['domain']}            # the organization's DNS domain",

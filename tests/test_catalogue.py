@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from pathlib import Path
 
 from certs import make_certificate, pem
@@ -25,14 +26,19 @@ def test_the_catalogue_lists_every_environment(project: Path) -> None:
         "Skype for Business Server 2019 + Exchange Server 2016",
         "`pool01.contoso.com`",
         "`ex01.contoso.com`<br>`ex02.contoso.com`",
-        "2029-01-01",
+        # Read from the certificate files; the days left are counted in the reader's browser.
+        'OAuthTokenIssuer: 2029-01-01<span class="days-left" data-expires="2029-01-01"></span>, '
+        "[renew](contoso/renew-oauth-certificate.md)<br>"
+        'next OAuthTokenIssuer: 2030-12-31<span class="days-left" data-expires="2030-12-31"></span>, '
+        "[renew](contoso/renew-oauth-certificate.md)",
         "none",
     ]
     fabrikam = _row(catalogue, "fabrikam")
     assert fabrikam[2].endswith("(⚠ undocumented)")
-    assert fabrikam[5] == "2028-03-31"  # as stated, no file
+    assert fabrikam[5].startswith("OAuthTokenIssuer: 2028-03-31<span")  # as stated, no file
     assert fabrikam[6] == "[1](#warnings-fabrikam)"
-    assert _row(catalogue, "litwareinc")[5] == "not stated"
+    assert _row(catalogue, "litwareinc")[5].startswith("Exchange Auth: 2029-03-01<span")
+    assert _row(catalogue, "northwind")[5] == "none stated"
     warnings = catalogue[catalogue.index("## Warnings") :]
     assert "### fabrikam { #warnings-fabrikam }" in warnings
     assert "not a documented combination" in warnings
@@ -55,6 +61,10 @@ def test_a_certificate_expiring_soon_is_flagged(project: Path) -> None:
     assert "warning: lync.oauth_certificate.file: the certificate expires" in result.stderr
     catalogue = (project / "docs" / "environments" / "index.md").read_text("utf-8")
     row = _row(catalogue, "litwareinc")
-    assert row[5] == "⚠ 2026-12-26"
+    assert row[5].startswith(
+        'OAuthTokenIssuer: 2026-12-26<span class="days-left" data-expires="2026-12-26"></span>, '
+        "[renew](litwareinc/renew-oauth-certificate.md)"
+    )
     assert row[6] == "[1](#warnings-litwareinc)"
-    assert "### litwareinc { #warnings-litwareinc }" in catalogue
+    warnings = catalogue[catalogue.index("### litwareinc { #warnings-litwareinc }") :]
+    assert "renew it with the procedure renew-oauth-certificate" in html.unescape(warnings)

@@ -15,11 +15,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, snapshot
 
-from generator import changerequests, pdf
+from generator import changerequests, pdf, rendering
 from generator.cli import main
 
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SOURCE_DATE_EPOCH": "1764201600"}
 NAMES = tuple(sorted(p.stem for p in (REPO / "environments").glob("*.yml")))
+SLUGS = rendering.procedures(rendering.make_jinja_env(REPO / "templates"))
+# Every change request of the site: one per environment and procedure.
+DOCUMENTS = sorted(f"{n}/{rendering.change_request_name(n, slug)}" for n in NAMES for slug in SLUGS)
 
 
 def _mkdocs(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,19 +42,19 @@ def test_the_site_makes_each_change_request_once_and_a_warm_build_renders_no_htm
 ) -> None:
     first = _mkdocs(project, "--strict")
     assert first.returncode == 0, first.stderr
-    assert f"{len(NAMES)} change request(s), 0 from the cache" in first.stderr
+    assert f"{len(DOCUMENTS)} change request(s), 0 from the cache" in first.stderr
     made = _pdfs(project / "site")
-    assert sorted(made) == [f"environments/{n}/{n}-change-request.pdf" for n in NAMES]
+    assert sorted(made) == [f"environments/{d}" for d in DOCUMENTS]
     assert all(
         data.startswith(b"%PDF-") and b"being laid out" not in data for data in made.values()
     )
     again = _mkdocs(project, "--strict")  # nothing changed: none made, no HTML rendered
-    assert f"{len(NAMES)} change request(s), {len(NAMES)} from the cache" in again.stderr
+    assert f"{len(DOCUMENTS)} change request(s), {len(DOCUMENTS)} from the cache" in again.stderr
     assert _pdfs(project / "site") == made
     path = project / "environments" / "fabrikam.yml"
     path.write_text(path.read_text("utf-8").replace("title: ", "title: Renamed ", 1), "utf-8")
     assert (
-        f"{len(NAMES)} change request(s), {len(NAMES) - 1} from the cache"
+        f"{len(DOCUMENTS)} change request(s), {len(DOCUMENTS) - len(SLUGS)} from the cache"
         in _mkdocs(project, "--strict").stderr
     )
 
@@ -88,7 +91,7 @@ def test_change_request_all_writes_every_environments_pdf(project: Path, tmp_pat
         main, ["change-request", "--all", "-o", str(out), "--project", str(project)]
     )
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == [f"{n}-change-request.pdf" for n in NAMES]
+    assert sorted(p.name for p in out.iterdir()) == sorted(d.split("/")[1] for d in DOCUMENTS)
     wrong = CliRunner().invoke(
         main, ["change-request", "contoso", "--all", "-o", str(out), "--project", str(project)]
     )

@@ -96,8 +96,8 @@ def test_every_change_sits_inside_its_decision(label: str) -> None:
             f"{label}: {_text(command)!r} runs outside a change decision or a back-out "
             f"(guarded by {guard!r})"
         )
-    if "dns" not in label:
-        assert changes, label
+    if "'change' {" in SCRIPTS[label] or "'roll' {" in SCRIPTS[label]:
+        assert changes, label  # the check finds the changes there are
 
 
 @pytest.mark.parametrize("label", sorted(SCRIPTS))
@@ -141,8 +141,11 @@ def test_observe_and_back_out_use_the_same_state_file(label: str) -> None:
     state = [c for c in paths if isinstance(c.params.get("ChildPath"), str)]
     names = {c.params["ChildPath"] for c in state if str(c.params["ChildPath"]).endswith(".xml")}
     assert len(names) == 1, names
+    # Named after the environment, the procedure, the change and the shell.
+    procedure = "integration|renew-oauth-certificate|renew-exchange-auth-certificate"
     assert re.fullmatch(
-        r"[a-z0-9-]+-integration(-[A-Za-z0-9._-]+)?-(lync|exchange|dns)-state\.xml", *names
+        rf"{label.split('/')[0]}-({procedure})(-[A-Za-z0-9._-]+)?-(lync|exchange|dns)-state\.xml",
+        *names,
     )
     assert text.count("$StatePath = ") == 1
     writes = [c for c in commands if c.name == "Export-Clixml"]
@@ -158,7 +161,9 @@ def test_observe_and_back_out_use_the_same_state_file(label: str) -> None:
         )
     )
     read = set(re.findall(r"\$saved = \(Read-RunbookState\)\['(\w+)'\]", text))
-    assert read and read <= saved, (read, saved)
+    assert read <= saved, (read, saved)
+    if "'change' {" in text:
+        assert read, label
 
 
 def test_a_step_saves_its_state_before_it_changes_anything() -> None:

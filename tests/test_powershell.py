@@ -97,13 +97,15 @@ def _walk(node: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, dict[str, str]]:
-    """{example: {file name: text}} rendered from the repository's templates."""
+    """{example: {file name: text}} of the integration, rendered from the repository's
+    templates."""
     jinja_env = rendering.make_jinja_env(REPO / "templates")
     out: dict[str, dict[str, str]] = {}
     for name in EXAMPLES:
         env = _load(REPO / "environments" / f"{name}.yml")
         for path, text in rendering.render_environment(jinja_env, env).items():
-            out.setdefault(name, {})[path.name] = text
+            if "renew-" not in path.name:  # the renewals: tests/test_renewals.py
+                out.setdefault(name, {})[path.name] = text
     return out
 
 

@@ -49,6 +49,7 @@ def _fresh(root: Path) -> dict[str, bytes]:
         outcomes = list(run.outcomes(texts=True))
         files = {rel: t.encode() for o in outcomes for rel, t in (o.files or {}).items()}
         files["index.md"] = run.catalogue([(o.key, o.row) for o in outcomes]).encode()
+        files["format.md"] = run.reference().encode()
     return files
 
 
@@ -106,16 +107,9 @@ def test_a_build_writes_only_files_whose_bytes_change(project: Path) -> None:
     }
     report, _ = build(Project(project), today=TODAY)
     assert report.written == [] and report.removed == []
-    _edit(project, "contoso", "title: Contoso Ltd.", "title: Contoso Inc.")
+    _edit(project, "contoso", "Redmond production pool", "Redmond pool")
     report, _ = build(Project(project), today=TODAY)
-    edited = [  # the title is on the pages, in the catalogue and in the scripts' first line
-        "contoso/contoso-dns.ps1",
-        "contoso/contoso-exchange.ps1",
-        "contoso/contoso-lync.ps1",
-        "contoso/index.md",
-        "contoso/runbook.md",
-        "index.md",
-    ]
+    edited = ["contoso/index.md"]  # the description is on the overview only
     assert sorted(str(p) for p in report.written) == edited
     changed = {p for p, t in times.items() if p.stat().st_mtime_ns != t}
     assert sorted(p.relative_to(project / OUT).as_posix() for p in changed) == edited
@@ -420,7 +414,7 @@ def test_byte_identical_across_folders_hash_seeds_and_the_cache(
         _run_ok(_mkdocs(root, seed))
     assert snapshot(project / OUT) == snapshot(other / OUT)
     first = snapshot(project / "site")
-    assert len([p for p in first if p.endswith(".pdf")]) == 4
+    assert len([p for p in first if p.endswith(".pdf")]) == 4 * 3  # environments x procedures
     assert first == snapshot(other / "site")
     _run_ok(_mkdocs(project, "7"))  # from the warm page cache and the cached PDFs
     assert snapshot(project / "site") == first

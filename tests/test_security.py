@@ -298,4 +298,4 @@ def test_a_private_key_in_a_value_is_reported_once_at_its_key(project: Path) -> 
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if PRIVATE_KEY_REASON in line]
     assert len(lines) == 1, result.stderr  # the file scan does not repeat the value's error
-    assert lines[0].startswith(f"{path}:5:1: description: holds a private key;"), lines[0]
+    assert lines[0].startswith(f"{path}:6:1: description: holds a private key;"), lines[0]

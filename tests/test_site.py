@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,10 @@ def test_site_catalogue_copy_button_search(site: tuple[str, Path], artifacts: Pa
                 assert link.count() == 1, name
                 assert data["lync"]["pool"] in table.inner_text()
             assert table.locator("tbody tr").count() == len(envs)
+            # The days left are counted in the browser, on the day the page is read.
+            days = (dt.date(2029, 1, 1) - dt.date.today()).days
+            contoso = table.locator("tbody tr", has_text="contoso").inner_text()
+            assert f"OAuthTokenIssuer: 2029-01-01 ({days} days left)" in contoso
 
             # The copy button of the Set-CsOAuthConfiguration block copies exactly that command.
             page.goto(f"{origin}/environments/litwareinc/runbook/")

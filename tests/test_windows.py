@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def test_the_commands_run_without_fcntl_and_o_nofollow(project: Path, tmp_path: 
     path.write_text(path.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
     first = _runbook(project, "build")
     assert first.returncode == 0, first.stderr
-    assert "6 written" in first.stderr and "/" in first.stderr
+    assert re.search(r"\b[1-9][0-9]* written", first.stderr) and "/" in first.stderr
     second = _runbook(project, "build")
     assert second.returncode == 0 and "0 written, 0 removed" in second.stderr, second.stderr
     assert _runbook(project, "build", "--check").returncode == 0

@@ -298,8 +298,8 @@ if ($Step -eq '8' -and $BackOut) {
 # Step 9: Server-to-server connection to Exchange storage.
 if ($Step -eq '9' -and -not $BackOut) {
     Test-CsExStorageConnectivity -SipUri 'sip:kenmyer@litwareinc.com' -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
-    if ((Read-Host 'Did the test report success, with no error (401, Access Denied)? Type yes') -ne 'yes') {
-        throw 'Step 9: NOT VERIFIED: see the table of known failures on the runbook page'
+    if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
+        throw 'Step 9: NOT VERIFIED: see the known failures on the runbook page'
     }
     Write-Host 'Step 9 verified: the operator confirms that Test-CsExStorageConnectivity reported success (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
 }

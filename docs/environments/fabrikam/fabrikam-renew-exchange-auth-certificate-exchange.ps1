@@ -1,0 +1,491 @@
+﻿# runbook 0.1.0: Renewal of the Exchange Server Auth certificate, environment 'fabrikam' (Fabrikam, Inc.).
+# The Exchange Management Shell steps (2, 3, 4, 5, 6, 8), to run on exch19.corp.fabrikam.com, one at a time, in the
+# order of the checklist of the runbook page (the other steps run in other shells):
+#   .\fabrikam-renew-exchange-auth-certificate-exchange.ps1 -Preflight          read-only: what each step would do now
+#   .\fabrikam-renew-exchange-auth-certificate-exchange.ps1 -Step N             observe, decide, change only what the decision selects, verify
+#   .\fabrikam-renew-exchange-auth-certificate-exchange.ps1 -Step N -BackOut    undo what step N changed, from the state it saved
+# The state is saved in -StateFolder (default: $HOME\runbook). A downloaded script is blocked
+# until you run: Unblock-File -Path .\fabrikam-renew-exchange-auth-certificate-exchange.ps1
+# Generated from environments/fabrikam: do not edit.
+[CmdletBinding()]
+param(
+    [ValidateSet('2', '3', '4', '5', '6', '8')]
+    [string] $Step,
+    [switch] $BackOut,
+    [switch] $Preflight,
+    [string] $StateFolder = (Join-Path -Path $HOME -ChildPath 'runbook')
+)
+$ErrorActionPreference = 'Stop'
+$StatePath = Join-Path -Path $StateFolder -ChildPath 'fabrikam-renew-exchange-auth-certificate-exchange-state.xml'
+
+function Read-RunbookState {
+    if (Test-Path -LiteralPath $StatePath) {
+        return Import-Clixml -LiteralPath $StatePath
+    }
+    return @{}
+}
+
+function Save-RunbookState {
+    param([string] $Step, [hashtable] $Observed, [string] $Decision, [bool] $Changed)
+    $state = Read-RunbookState
+    $saved = $state[$Step]
+    if ($saved -and $saved.Changed) {
+        Write-Warning ('Step ' + $Step + ' changed something at ' + $saved.Time + ': that state is kept for its back-out.')
+        return
+    }
+    $state[$Step] = @{ Observed = $Observed; Decision = $Decision; Changed = $Changed; Time = (Get-Date).ToString('o') }
+    New-Item -ItemType Directory -Path $StateFolder -Force | Out-Null
+    $state | Export-Clixml -LiteralPath $StatePath
+    Write-Host ('Saved what step ' + $Step + ' observed in ' + $StatePath)
+}
+
+# Step 2: The current Auth certificate on every Exchange server. Observe (read-only) and decide.
+function Test-RunbookStep2 {
+    $observed = @{ NotAfter = @{} }
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    try {
+        $certificate = Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Current -ErrorAction Stop
+        $observed.NotAfter['exch19.corp.fabrikam.com'] = $certificate.NotAfter
+    } catch {
+        $observed.NotAfter['exch19.corp.fabrikam.com'] = $null
+        Write-Warning ('exch19.corp.fabrikam.com: ' + $_.Exception.Message)
+    }
+    $question = ''
+    if ($observed.Current -and @($observed.NotAfter.Values | Where-Object { $null -eq $_ -or $_ -lt (Get-Date) }).Count -eq 0) {
+        $decision = 'skip'
+        $reason = 'the current Auth certificate is on every listed Exchange server and has not expired'
+    } else {
+        $decision = 'stop'
+        $reason = 'the current Auth certificate is missing on a listed server (or the server did not answer), or it has expired'
+        $question = 'A server without the current certificate, or an expired one, is an outage of its own, not a renewal: find out why first Decides: the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 3: The new certificate on every Exchange server. Observe (read-only) and decide.
+function Test-RunbookStep3 {
+    $observed = @{ Next = ''; Found = @{} }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    try {
+        $certificate = Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Next -ErrorAction Stop
+        $observed.Found['exch19.corp.fabrikam.com'] = @{ NotAfter = $certificate.NotAfter; PrivateKey = [bool]$certificate.HasPrivateKey }
+    } catch {
+        $observed.Found['exch19.corp.fabrikam.com'] = $null
+        Write-Warning ('exch19.corp.fabrikam.com: ' + $_.Exception.Message)
+    }
+    $question = ''
+    if (@($observed.Found.Values | Where-Object { $null -eq $_ -or -not $_.PrivateKey -or $_.NotAfter -lt (Get-Date).AddDays(30) }).Count -eq 0) {
+        $decision = 'skip'
+        $reason = 'the new certificate is on every listed Exchange server, with its private key, and valid for 30 days more'
+    } else {
+        $decision = 'stop'
+        $reason = 'the new certificate is missing on a listed server (or the server did not answer), has no private key there, or expires within 30 days'
+        $question = 'Put the new certificate, with its private key, on every listed Exchange server, then run this step again. How to create a replacement Auth certificate is not in the saved pages (UNVERIFIED): New-ExchangeCertificate documents the general options [New-ExchangeCertificate.md], not this recipe Decides: the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 4: Stage the new certificate. Observe (read-only) and decide.
+function Test-RunbookStep4 {
+    $observed = @{ Next = ''; Effective = $null }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    $answer = Read-Host 'When should the new Auth certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
+    $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    $observed.CurrentNotAfter = $null
+    try {
+        $observed.CurrentNotAfter = (Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Current -ErrorAction Stop).NotAfter
+    } catch {
+        Write-Warning $_.Exception.Message
+    }
+    $question = ''
+    if ($observed.Staged -eq $observed.Next -or $observed.Current -eq $observed.Next) {
+        $decision = 'skip'
+        $reason = 'the new certificate is staged already (the AuthConfig''s next certificate), or current'
+    } elseif ($observed.CurrentNotAfter -and $observed.Effective -gt (Get-Date) -and $observed.Effective -le $observed.CurrentNotAfter.AddHours(-24) -and -not $observed.Staged) {
+        $decision = 'change'
+        $reason = 'the effective date lies in the future and at least 24 hours before the current certificate expires, and no other certificate is staged'
+    } else {
+        $decision = 'stop'
+        $reason = 'another certificate is staged, the current one''s expiry is unknown, or the effective date is past or less than 24 hours before it expires'
+        $question = 'Replace a staged certificate only knowing why it is there; choose an effective date at least 24 hours before the current certificate expires (as for the Skype for Business roll [S-ROLL]: partners keep tokens of the current one) Decides: the Exchange administrator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 5: Publish the new certificate. Observe (read-only) and decide.
+function Test-RunbookStep5 {
+    $observed = @{ Next = '' }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    $question = ''
+    if ($observed.Current -eq $observed.Next) {
+        $decision = 'skip'
+        $reason = 'the new certificate is the current one'
+    } elseif ($observed.Staged -eq $observed.Next -and $observed.StagedDate -le (Get-Date)) {
+        $decision = 'change'
+        $reason = 'the new certificate is staged and its effective date has come'
+    } else {
+        $decision = 'stop'
+        $reason = 'the new certificate is not staged, or its effective date has not come yet'
+        $question = 'Stage it first (step 4), or run this step again after its effective date Decides: the operator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+# Step 8: Clear the previous certificate. Observe (read-only) and decide.
+function Test-RunbookStep8 {
+    $observed = @{ Next = '' }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    $question = ''
+    if (-not $observed.Previous) {
+        $decision = 'skip'
+        $reason = 'the AuthConfig keeps no previous certificate'
+    } elseif ($observed.Current -eq $observed.Next) {
+        $decision = 'change'
+        $reason = 'the new certificate is the current one, and a previous one is kept'
+    } else {
+        $decision = 'stop'
+        $reason = 'the new certificate is not the current one'
+        $question = 'Publish it first (step 5), and verify (steps 6 and 7) Decides: the operator.'
+    }
+    return @{ Observed = $observed; Decision = $decision; Reason = $reason; Question = $question }
+}
+
+if ($Preflight) {
+    Write-Host 'Pre-flight: read-only, nothing is changed or saved.'
+    $result = Test-RunbookStep2
+    Write-Host ('Step 2, The current Auth certificate on every Exchange server: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep3
+    Write-Host ('Step 3, The new certificate on every Exchange server: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep4
+    Write-Host ('Step 4, Stage the new certificate: ' + $result.Decision + ': ' + $result.Reason)
+    $observed = $result.Observed
+    if ($result.Decision -eq 'change' -and -not ((Read-RunbookState)['3'].Decision -eq 'skip')) {
+        Write-Host ('    not yet: ' + 'the new certificate is on every listed Exchange server (step 3)')
+    }
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep5
+    Write-Host ('Step 5, Publish the new certificate: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    $result = Test-RunbookStep8
+    Write-Host ('Step 8, Clear the previous certificate: ' + $result.Decision + ': ' + $result.Reason)
+    if ($result.Question) {
+        Write-Host ('    ' + $result.Question)
+    }
+    return
+}
+if (-not $Step) {
+    throw 'Give -Preflight, or -Step N (and -BackOut to undo step N): see the first lines of this script.'
+}
+
+# Step 2: The current Auth certificate on every Exchange server.
+if ($Step -eq '2' -and -not $BackOut) {
+    $result = Test-RunbookStep2
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '2' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 2: already as intended, nothing to do: ' + $reason)
+        }
+        'stop' {
+            throw ('Step 2: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ NotAfter = @{} }
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    try {
+        $certificate = Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Current -ErrorAction Stop
+        $observed.NotAfter['exch19.corp.fabrikam.com'] = $certificate.NotAfter
+    } catch {
+        $observed.NotAfter['exch19.corp.fabrikam.com'] = $null
+        Write-Warning ('exch19.corp.fabrikam.com: ' + $_.Exception.Message)
+    }
+    if (-not ($observed.Current -and @($observed.NotAfter.Values | Where-Object { $null -eq $_ -or $_ -lt (Get-Date) }).Count -eq 0)) {
+        throw 'Step 2: NOT VERIFIED: the current Auth certificate is on every listed Exchange server and valid'
+    }
+    Write-Host 'Step 2 verified: the current Auth certificate is on every listed Exchange server and valid'
+}
+if ($Step -eq '2' -and $BackOut) {
+    Write-Host 'Step 2 changes nothing: nothing to back out.'
+}
+
+# Step 3: The new certificate on every Exchange server.
+if ($Step -eq '3' -and -not $BackOut) {
+    $result = Test-RunbookStep3
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '3' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 3: already as intended, nothing to do: ' + $reason)
+        }
+        'stop' {
+            throw ('Step 3: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Next = ''; Found = @{} }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    try {
+        $certificate = Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Next -ErrorAction Stop
+        $observed.Found['exch19.corp.fabrikam.com'] = @{ NotAfter = $certificate.NotAfter; PrivateKey = [bool]$certificate.HasPrivateKey }
+    } catch {
+        $observed.Found['exch19.corp.fabrikam.com'] = $null
+        Write-Warning ('exch19.corp.fabrikam.com: ' + $_.Exception.Message)
+    }
+    if (-not (@($observed.Found.Values | Where-Object { $null -eq $_ -or -not $_.PrivateKey -or $_.NotAfter -lt (Get-Date).AddDays(30) }).Count -eq 0)) {
+        throw 'Step 3: NOT VERIFIED: the new certificate is on every listed Exchange server, with its private key'
+    }
+    Write-Host 'Step 3 verified: the new certificate is on every listed Exchange server, with its private key'
+}
+if ($Step -eq '3' -and $BackOut) {
+    Write-Host 'Step 3 changes nothing: nothing to back out.'
+}
+
+# Step 4: Stage the new certificate.
+if ($Step -eq '4' -and -not $BackOut) {
+    $result = Test-RunbookStep4
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 4: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            if (-not ((Read-RunbookState)['3'].Decision -eq 'skip')) {
+                throw 'Step 4: STOP, not changed: this must hold first: the new certificate is on every listed Exchange server (step 3)'
+            }
+            Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $true
+            Set-AuthConfig -NewCertificateThumbprint $observed.Next -NewCertificateEffectiveDate $observed.Effective -ErrorAction Stop
+            Write-Host ('Step 4: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 4: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Next = ''; Effective = $null }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    $answer = Read-Host 'When should the new Auth certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
+    $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    $observed.CurrentNotAfter = $null
+    try {
+        $observed.CurrentNotAfter = (Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Current -ErrorAction Stop).NotAfter
+    } catch {
+        Write-Warning $_.Exception.Message
+    }
+    if (-not ($observed.Staged -eq $observed.Next -or $observed.Current -eq $observed.Next)) {
+        throw 'Step 4: NOT VERIFIED: Get-AuthConfig names the new certificate as the next one, or the current one'
+    }
+    Write-Host 'Step 4 verified: Get-AuthConfig names the new certificate as the next one, or the current one'
+}
+if ($Step -eq '4' -and $BackOut) {
+    $saved = (Read-RunbookState)['4']
+    if ($null -eq $saved) {
+        throw ('Step 4: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 4 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Write-Warning 'Clearing a staged Auth certificate is not documented (UNVERIFIED): it stays staged; do not publish it (step 5).'
+    }
+}
+
+# Step 5: Publish the new certificate.
+if ($Step -eq '5' -and -not $BackOut) {
+    $result = Test-RunbookStep5
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '5' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 5: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            Save-RunbookState -Step '5' -Observed $observed -Decision $decision -Changed $true
+            Set-AuthConfig -PublishCertificate -ErrorAction Stop
+            Write-Host ('Step 5: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 5: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Next = '' }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    if (-not ($observed.Current -eq $observed.Next)) {
+        throw 'Step 5: NOT VERIFIED: Get-AuthConfig names the new certificate as the current one; -PublishCertificate deploys it to every Client Access server at once [Set-AuthConfig.md]'
+    }
+    Write-Host 'Step 5 verified: Get-AuthConfig names the new certificate as the current one; -PublishCertificate deploys it to every Client Access server at once [Set-AuthConfig.md]'
+}
+if ($Step -eq '5' -and $BackOut) {
+    $saved = (Read-RunbookState)['5']
+    if ($null -eq $saved) {
+        throw ('Step 5: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 5 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        $previous = [string]$saved.Observed.Current
+        if ((Read-Host ('Make ' + $previous + ' the current Auth certificate again? Type yes')) -eq 'yes') {
+            Set-AuthConfig -CertificateThumbprint $previous -ErrorAction Stop
+            Get-AuthConfig -ErrorAction Stop | Format-List | Out-String | Write-Host
+        }
+    }
+}
+
+# Step 6: OAuth from Exchange.
+if ($Step -eq '6' -and -not $BackOut) {
+    $mailbox = Read-Host 'E-mail address of a mailbox to test with'
+    $result = Test-OAuthConnectivity -Service EWS -TargetUri 'https://exch19.corp.fabrikam.com/ews/' -Mailbox $mailbox -ErrorAction Stop
+    $result | Format-List | Out-String | Write-Host
+    if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
+        throw 'Step 6: NOT VERIFIED: see the known failures on the runbook page'
+    }
+    Write-Host 'Step 6 verified: the operator confirms that Test-OAuthConnectivity reported success for EWS on exch19.corp.fabrikam.com (its output on success is not documented: UNVERIFIED)'
+}
+if ($Step -eq '6' -and $BackOut) {
+    Write-Host 'Step 6 changes nothing: nothing to back out.'
+}
+
+# Step 8: Clear the previous certificate.
+if ($Step -eq '8' -and -not $BackOut) {
+    $result = Test-RunbookStep8
+    $observed = $result.Observed
+    $decision = $result.Decision
+    $reason = $result.Reason
+    $question = $result.Question
+    Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $false
+    switch ($decision) {
+        'skip' {
+            Write-Host ('Step 8: already as intended, nothing to do: ' + $reason)
+        }
+        'change' {
+            Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $true
+            Set-AuthConfig -ClearPreviousCertificate -ErrorAction Stop
+            Write-Host ('Step 8: changed, because ' + $reason)
+        }
+        'stop' {
+            throw ('Step 8: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
+    }
+    $observed = @{ Next = '' }
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Observed.Next) {
+        $observed.Next = $first.Observed.Next
+    } else {
+        $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+    }
+
+    $authConfig = Get-AuthConfig -ErrorAction Stop
+    $observed.Current = [string]$authConfig.CurrentCertificateThumbprint
+    $observed.Staged = [string]$authConfig.NextCertificateThumbprint
+    $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
+    $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    if (-not (-not $observed.Previous)) {
+        throw 'Step 8: NOT VERIFIED: the AuthConfig keeps no previous certificate'
+    }
+    Write-Host 'Step 8 verified: the AuthConfig keeps no previous certificate'
+}
+if ($Step -eq '8' -and $BackOut) {
+    $saved = (Read-RunbookState)['8']
+    if ($null -eq $saved) {
+        throw ('Step 8: no saved state in ' + $StatePath + ': the step did not run with this state file, so nothing is backed out')
+    }
+    if (-not $saved.Changed) {
+        Write-Host ('Step 8 changed nothing (' + $saved.Decision + '): nothing to back out.')
+    } else {
+        Write-Host ('The previous certificate was ' + $saved.Observed.Previous + ': Set-AuthConfig -CertificateThumbprint can make it current again while it is valid.')
+    }
+}
