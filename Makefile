@@ -27,7 +27,7 @@ site: $(VENV)/.installed-site
 
 test: lint
 	scripts/system-deps test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Lint, format and types (pyproject.toml has the settings); part of `make test`.
 lint: $(VENV)/.installed-test

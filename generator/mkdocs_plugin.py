@@ -25,6 +25,10 @@ from generator.writing import write_atomic
 log = logging.getLogger("mkdocs.plugins.runbook")
 PENDING = "The change request of {name} is being laid out. Reload this page in a moment."
 FAILED = "The change request of {name} could not be made: see the log of the site's build."
+OFF = (
+    "This site was built without change requests (change_requests: false). Make this one with: "
+    "runbook change-request {name} --procedure {slug} -o FILE.pdf"
+)
 
 
 class RunbookConfig(base.Config):  # type: ignore[no-untyped-call]
@@ -57,6 +61,14 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         self.waiting: list[changerequests.Job] = []
         if self.config.change_requests:
             self._change_requests(outcomes, files, config)
+        else:  # the overview's links still lead somewhere: to how to make them
+            slugs = rendering.procedures(pipeline.jinja_env_for(self.project.templates))
+            for outcome in outcomes:
+                for rel, slug in pdf.site_documents(outcome.name, slugs).items():
+                    data = changerequests.placeholder(OFF.format(name=outcome.name, slug=slug))
+                    _replace(
+                        files, File.generated(config, f"{pipeline.OUTPUT}/{rel}", content=data)
+                    )
         self.pages = PageCache(config, files, self.store)
         return files
 

@@ -92,11 +92,32 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def only(project: Path, *names: str) -> None:
+    """Keep only these environments in the project (a site lays out three change requests
+    for each): for the tests that need one or two, not all the examples."""
+    for path in (project / "environments").glob("*.yml"):
+        if path.stem not in names:
+            path.unlink()
+            shutil.rmtree(project / "docs" / "environments" / path.stem, ignore_errors=True)
+
+
+def without_change_requests(project: Path) -> None:
+    """The project's site without the change-request PDFs (placeholders in their place), for
+    the tests about something else: laying out every PDF costs seconds a build."""
+    config = project / "mkdocs.yml"
+    text = config.read_text("utf-8")
+    assert "  - runbook\n" in text
+    config.write_text(
+        text.replace("  - runbook\n", "  - runbook:\n      change_requests: false\n"), "utf-8"
+    )
+
+
 @contextlib.contextmanager
 def served_site(project: Path) -> Iterator[str]:
     """`mkdocs build --strict` of ``project`` into project/site, served on
     127.0.0.1:<free port>; yields the origin (http://127.0.0.1:PORT)."""
     out = project / "site"
+    without_change_requests(project)
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
         cwd=project, capture_output=True, text=True, timeout=180, check=False,

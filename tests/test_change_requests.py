@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, snapshot
+from conftest import REPO, snapshot, without_change_requests
 
 from generator import changerequests, pdf, rendering
 from generator.cli import main
@@ -155,3 +155,18 @@ def _get(url: str, server: subprocess.Popen[bytes]) -> bytes:
         except OSError:
             assert time.monotonic() < deadline, f"{url} never answered"
             time.sleep(0.2)
+
+
+def test_a_site_without_change_requests_links_to_how_to_make_them(project: Path) -> None:
+    without_change_requests(project)
+    done = _mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    import io
+
+    import pypdf
+
+    data = (
+        project / "site" / "environments" / "contoso" / "contoso-change-request.pdf"
+    ).read_bytes()
+    text = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace("\n", " ")
+    assert "runbook change-request contoso --procedure integration -o FILE.pdf" in text

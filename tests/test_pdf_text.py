@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import only
 from pypdf import PdfReader
 
 TITLE = "東京本社 ＄（）；"  # noqa: RUF001 (Japanese, full-width forms on purpose)
@@ -69,6 +70,7 @@ def text_of(pdf: Path) -> str:
 
 
 def test_text_in_every_script_reaches_the_pdf(project: Path, artifacts: Path) -> None:
+    only(project)
     environment(project, "tokyo", TITLE, f"{DESCRIPTION} {NO_FONT}", SUMMARY)
     done = mkdocs_build(project)
     assert done.returncode == 0, done.stderr
@@ -104,6 +106,7 @@ def test_a_character_no_font_has_is_a_located_warning(project: Path) -> None:
 def test_site_builds_without_harfbuzz_subset(project: Path, tmp_path: Path) -> None:
     """Without the optional HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
     and says so: a note about the machine, which must not fail a strict build."""
+    only(project, "contoso")
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     mark = tmp_path / "fonttools-used"
@@ -136,6 +139,7 @@ def test_site_builds_without_harfbuzz_subset(project: Path, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("how", ["change-request", "mkdocs"])
 def test_a_css_mistake_in_the_template_still_fails(project: Path, how: str) -> None:
+    only(project, "contoso")
     css = project / "templates" / "change-request.css.j2"
     css.write_text(css.read_text("utf-8") + "\nh1 { colour: red; }\n", "utf-8")
     if how == "change-request":

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from certs import make_certificate, pem, pem_private_key, pfx
 from click.testing import CliRunner
-from conftest import snapshot
+from conftest import only, snapshot
 
 from generator import sources, writing
 from generator.certificates import PRIVATE_KEY_REASON
@@ -177,6 +177,7 @@ def test_a_certificate_link_leading_outside_is_refused(project: Path, tmp_path: 
 
 
 def test_the_tool_writes_only_its_own_folders(project: Path, tmp_path: Path) -> None:
+    only(project, "litwareinc")
     (project / "docs" / "environments" / "notes.md").write_text("# Notes\n\nhand-written\n")
     before = snapshot(project)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import REPO, snapshot
+from conftest import REPO, snapshot, without_change_requests
 
 from generator.cli import main
 
@@ -60,6 +60,7 @@ def test_values_are_never_rendered_as_templates(project: Path, tmp_path: Path) -
     result = CliRunner().invoke(main, ["build", "--project", str(project)])
     assert result.exit_code == 0, result.stderr
     site = tmp_path / "site"
+    without_change_requests(project)  # the pages are the point here
     built = subprocess.run(
         [MKDOCS, "build", "--strict", "-q", "-d", str(site)],
         cwd=project,
