@@ -94,89 +94,103 @@ def load(
     path: Path, project: Path, today: dt.date
 ) -> tuple[LoadedEnvironment | None, list[Diagnostic]]:
     """Load one environment file: (the environment or None, its errors and warnings)."""
-    shown = display_path(path)
-
-    def at(position: Position, message: str, severity: str = "error", code: str = "") -> Diagnostic:
-        return Diagnostic(shown, position.line, position.column, message, severity, code)  # type: ignore[arg-type]
-
-    found: list[Diagnostic] = []
+    at = _Located(display_path(path))
     try:
         names.environment_name(path.stem)
     except ValueError as exc:
-        found.append(at(Position(1, 1), str(exc)))
+        at.error(Position(1, 1), str(exc))
+    doc = _document(path, project, at)
+    spec = _spec(doc, at) if doc is not None else None
+    if doc is None or spec is None:
+        return None, at.found
+    read, paths = _certificates(spec, path, project, doc, at)
+    for key_path, message, severity in rules.check(spec, read, today):
+        code = "certificate" if ".".join(map(str, key_path[:2])) in rules.CERTIFICATES else ""
+        at.found.append(
+            at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity, code)
+        )
+    if any(d.severity == "error" for d in at.found):
+        return None, at.found
+    oauth = "lync.oauth_certificate"
+    env = LoadedEnvironment(
+        path.stem, path, spec, read.get(oauth), paths.get(oauth), tuple(at.found), read, paths
+    )
+    return env, at.found
+
+
+class _Located:
+    """The diagnostics of one file, each located in it."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.found: list[Diagnostic] = []
+
+    def __call__(
+        self, position: Position, message: str, severity: str = "error", code: str = ""
+    ) -> Diagnostic:
+        return Diagnostic(self.shown, position.line, position.column, message, severity, code)  # type: ignore[arg-type]
+
+    def error(self, position: Position, message: str, code: str = "") -> None:
+        self.found.append(self(position, message, code=code))
+
+
+def _document(path: Path, project: Path, at: _Located) -> Document | None:
+    """The file's YAML with the position of every node, or None (the reason in ``at``)."""
     if path.is_symlink() and not path.resolve().is_relative_to(project.resolve()):
-        return None, [
-            *found,
-            at(
-                Position(1, 1),
-                (
-                    f"is a symbolic link to {path.resolve()}, outside the project folder; copy the "
-                    "environment file into the project instead"
-                ),
-            ),
-        ]
+        at.error(
+            Position(1, 1),
+            f"is a symbolic link to {path.resolve()}, outside the project folder; copy the "
+            "environment file into the project instead",
+        )
+        return None
     try:
         with path.open("rb") as stream:
             raw = stream.read(MAX_BYTES + 1)
     except OSError as exc:
-        return None, [*found, at(Position(1, 1), f"cannot read the file: {exc.strerror}")]
+        at.error(Position(1, 1), f"cannot read the file: {exc.strerror}")
+        return None
     if len(raw) > MAX_BYTES:
-        size = path.stat().st_size
-        return None, [
-            *found,
-            at(
-                Position(1, 1),
-                (
-                    f"the file is {size:,} bytes; an environment file may be at most "
-                    f"{MAX_BYTES:,} bytes"
-                ),
-            ),
-        ]
+        at.error(
+            Position(1, 1),
+            f"the file is {path.stat().st_size:,} bytes; an environment file may be at most "
+            f"{MAX_BYTES:,} bytes",
+        )
+        return None
     try:
         text = yamlsource.decode(raw)
         conflict = _CONFLICT_MARKER.search(text)
         if conflict is not None:  # git's markers: a YAML error anyway, named for what it is
-            line = text.count("\n", 0, conflict.start()) + 1
-            return None, [
-                *found,
-                at(
-                    Position(line, 1),
-                    (
-                        f"an unresolved merge conflict ({conflict[0].strip()[:60]}): keep the "
-                        "lines you want, delete git's marker lines (<<<<<<<, =======, "
-                        ">>>>>>>)"
-                    ),
-                ),
-            ]
+            at.error(
+                Position(text.count("\n", 0, conflict.start()) + 1, 1),
+                f"an unresolved merge conflict ({conflict[0].strip()[:60]}): keep the lines you "
+                "want, delete git's marker lines (<<<<<<<, =======, >>>>>>>)",
+            )
+            return None
         doc = yamlsource.parse(text)
     except yamlsource.YamlProblem as exc:
-        return None, [*found, at(exc.position, exc.message)]
+        at.error(exc.position, exc.message)
+        return None
     if not isinstance(doc.data, dict):
         kind = "empty" if doc.data is None else _kind(doc.data)
-        return None, [
-            *found,
-            at(
-                Position(1, 1),
-                (
-                    f"the file is {kind}; an environment file is a mapping of keys (title:, "
-                    "domain:, ...)"
-                ),
-            ),
-        ]
+        at.error(
+            Position(1, 1),
+            f"the file is {kind}; an environment file is a mapping of keys (title:, domain:, ...)",
+        )
+        return None
+    at.found.extend(at(position, message) for position, message in doc.problems)
+    return doc
 
-    found.extend(at(position, message) for position, message in doc.problems)
+
+def _spec(doc: Document, at: _Located) -> EnvironmentSpec | None:
+    """The document as the model, or None; secrets and YAML 1.1 numbers reported."""
     secret_paths = set()
     for key_path, message, code in _secrets(doc.data, ()):
         secret_paths.add(key_path)
-        found.append(
-            at(doc.position(key_path, key=True), f"{_dotted(key_path)}: {message}", code=code)
-        )
-    spec = None
+        at.error(doc.position(key_path, key=True), f"{_dotted(key_path)}: {message}", code)
     try:
         spec = EnvironmentSpec.model_validate(doc.data)
     except ValidationError as exc:
         errors = _relevant(exc.errors(), secret_paths)
-        error_paths = {tuple(error["loc"]) for error in errors}
         for error in errors:
             key_path = tuple(error["loc"])
             if error["type"] == "extra_forbidden":
@@ -187,44 +201,36 @@ def load(
                 )
             else:
                 position = doc.position(key_path)
-            found.append(at(position, f"{_dotted(key_path)}: {_explain(error, doc)}"))
+            at.error(position, f"{_dotted(key_path)}: {_explain(error, doc)}")
+        error_paths = {tuple(error["loc"]) for error in errors}
         for key_path, plain in doc.plain.items():
-            if (
-                key_path not in error_paths
-                and plain.kind == "a number"
-                and not _DECIMAL.match(plain.text)
-            ):
-                found.append(
-                    at(
+            if key_path not in error_paths and plain.kind == "a number":
+                if not _DECIMAL.match(plain.text):
+                    at.error(
                         doc.position(key_path),
-                        (
-                            f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as a "
-                            "number "
-                            "in another base (octal, hexadecimal or sexagesimal); write a plain "
-                            "decimal "
-                            "number, or quote it if you mean text"
-                        ),
+                        f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as a "
+                        "number in another base (octal, hexadecimal or sexagesimal); write a "
+                        "plain decimal number, or quote it if you mean text",
                     )
-                )
-    if spec is None:
-        return None, found
+        return None
     for key_path, plain in doc.plain.items():
         if (
             plain.kind == "a number"
             and not _DECIMAL.match(plain.text)
             and isinstance(_get(doc.data, key_path), int)
         ):
-            found.append(
-                at(
-                    doc.position(key_path),
-                    (
-                        f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as an "
-                        "octal or "
-                        "hexadecimal number; write a plain decimal number"
-                    ),
-                )
+            at.error(
+                doc.position(key_path),
+                f"{_dotted(key_path)}: YAML 1.1 reads the unquoted {plain.text} as an octal or "
+                "hexadecimal number; write a plain decimal number",
             )
+    return spec
 
+
+def _certificates(
+    spec: EnvironmentSpec, path: Path, project: Path, doc: Document, at: _Located
+) -> tuple[dict[str, certificates.CertificateInfo], dict[str, Path]]:
+    """The certificates the file names by their ``file``, read, by key; and their paths."""
     read: dict[str, certificates.CertificateInfo] = {}
     paths: dict[str, Path] = {}
     for key in rules.CERTIFICATES:
@@ -238,31 +244,12 @@ def load(
             read[key] = certificates.read(paths[key].read_bytes())
         except (ValueError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-            found.append(
-                at(
-                    doc.position(key_path),
-                    f"{_dotted(key_path)}: {stated.file}: {reason}",
-                    code="certificate",
-                )
+            at.error(
+                doc.position(key_path),
+                f"{_dotted(key_path)}: {stated.file}: {reason}",
+                "certificate",
             )
-    for key_path, message, severity in rules.check(spec, read, today):
-        code = "certificate" if ".".join(map(str, key_path[:2])) in rules.CERTIFICATES else ""
-        found.append(at(doc.position(key_path), f"{_dotted(key_path)}: {message}", severity, code))
-
-    if any(d.severity == "error" for d in found):
-        return None, found
-    oauth = "lync.oauth_certificate"
-    env = LoadedEnvironment(
-        path.stem,
-        path,
-        spec,
-        read.get(oauth),
-        paths.get(oauth),
-        tuple(found),
-        read,
-        paths,
-    )
-    return env, found
+    return read, paths
 
 
 def _relevant(errors: list[Any], secret_paths: set[KeyPath]) -> list[Any]:
