@@ -84,25 +84,8 @@ def _key(x: float, y: float, colour: str) -> str:
     return f'<line x1="{x:g}" y1="{y:g}" x2="{x + 18:g}" y2="{y:g}" stroke="{colour}" stroke-width="3"/>'
 
 
-def topology_svg(
-    name: str, pool: str, front_ends: tuple[str, ...], servers: tuple[str, ...], facts: Facts
-) -> str:
-    """The diagram of one environment as a standalone SVG document."""
-    lync, exchange = facts.lync_product, facts.exchange_product
-    rows = max(len(front_ends), len(servers))
-    box_h = 56 + rows * ROW_H + 8
-    top = 150
-    legend = top + box_h + 34
-    height = legend + 66
-    left_x, right_x = 30, WIDTH - 30 - BOX_W
-    record = facts.record
-    record_text = f"{record.fqdn}  {record.type}  {record.data}"
-    mid = WIDTH / 2
-    arrow_y1, arrow_y2 = top + 40, top + box_h - 40
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="topology-title-{name}">',
-        f'<title id="topology-title-{name}">{escape(f"Topology of {name}")}</title>',
+def _markers() -> str:
+    return (
         "<defs>"
         + "".join(
             f'<marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
@@ -113,9 +96,15 @@ def topology_svg(
                 ("arrow", "#bf8700"),
             )
         )
-        + "</defs>",
-        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f6f8fa"/>',
-        # The autodiscover name and its DNS record, on top, pointing at Exchange.
+        + "</defs>"
+    )
+
+
+def _autodiscover(facts: Facts, top: float) -> list[str]:
+    """The autodiscover name and its DNS record, on top, pointing at Exchange."""
+    mid, record = WIDTH / 2, facts.record
+    exchange_x = WIDTH - 30 - BOX_W / 2
+    return [
         f'<rect x="{mid - 250:g}" y="20" width="500" height="64" rx="8" fill="#fff8c5" stroke="#bf8700" stroke-width="1.5"/>',
         _text(
             mid,
@@ -128,36 +117,21 @@ def topology_svg(
         _text(
             mid,
             64,
-            f"DNS zone {record.zone}: {record_text}",
+            f"DNS zone {record.zone}: {record.fqdn}  {record.type}  {record.data}",
             size=11,
             anchor="middle",
             mono=True,
             max_width=480,
         ),
-        f'<path d="M{mid + 150:g},84 C{mid + 200:g},120 {right_x + BOX_W / 2:g},110 {right_x + BOX_W / 2:g},{top - 4:g}" '
+        f'<path d="M{mid + 150:g},84 C{mid + 200:g},120 {exchange_x:g},110 {exchange_x:g},{top - 4:g}" '
         'fill="none" stroke="#bf8700" stroke-width="1.5" stroke-dasharray="5 4" marker-end="url(#arrow)"/>',
     ]
-    parts += _box(left_x, top, BOX_W, box_h, lync["name"], pool, list(front_ends), LYNC_COLOUR)
-    parts += _box(
-        right_x,
-        top,
-        BOX_W,
-        box_h,
-        exchange["name"],
-        f"{len(servers)} server{'s' if len(servers) != 1 else ''}",
-        list(servers),
-        EXCHANGE_COLOUR,
-    )
-    # OAuth, both directions: each side reads the other's metadata document. Each arrow has
-    # its own colour (the colour of the side that is trusted); the legend below says what it
-    # means and gives the URL, where any length fits. No numbered badges: every text node
-    # costs WeasyPrint ~10 ms in the change-request PDF.
-    parts += [
-        _arrow(left_x + BOX_W, right_x - 2, arrow_y1, LYNC_COLOUR),
-        _arrow(right_x, left_x + BOX_W + 2, arrow_y2, EXCHANGE_COLOUR),
-    ]
-    short = lync["short"]
-    legend_rows = (
+
+
+def _legend(facts: Facts, x: float, top: float) -> list[str]:
+    """What each OAuth arrow means, with its metadata URL, where any length fits."""
+    short = facts.lync_product["short"]
+    rows = (
         (
             LYNC_COLOUR,
             f"OAuth: Exchange trusts {short} (partner application in Exchange), metadata:",
@@ -169,13 +143,56 @@ def topology_svg(
             facts.exchange_metadata_url,
         ),
     )
-    for row, (colour, meaning, url) in enumerate(legend_rows):
-        y = legend + 34 * row
+    parts = []
+    for row, (colour, meaning, url) in enumerate(rows):
+        y = top + 34 * row
         parts += [
-            _key(left_x, y - 4, colour),
-            _text(left_x + 26, y, meaning, size=12),
-            _text(left_x + 26, y + 16, url, size=11, mono=True, max_width=WIDTH - left_x - 46),
+            _key(x, y - 4, colour),
+            _text(x + 26, y, meaning, size=12),
+            _text(x + 26, y + 16, url, size=11, mono=True, max_width=WIDTH - x - 46),
         ]
+    return parts
+
+
+def topology_svg(
+    name: str, pool: str, front_ends: tuple[str, ...], servers: tuple[str, ...], facts: Facts
+) -> str:
+    """The diagram of one environment as a standalone SVG document."""
+    rows = max(len(front_ends), len(servers))
+    box_h = 56 + rows * ROW_H + 8
+    top = 150
+    legend = top + box_h + 34
+    height = legend + 66
+    left_x, right_x = 30, WIDTH - 30 - BOX_W
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="topology-title-{name}">',
+        f'<title id="topology-title-{name}">{escape(f"Topology of {name}")}</title>',
+        _markers(),
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f6f8fa"/>',
+        *_autodiscover(facts, top),
+    ]
+    parts += _box(
+        left_x, top, BOX_W, box_h, facts.lync_product["name"], pool, list(front_ends), LYNC_COLOUR
+    )
+    plural = "s" if len(servers) != 1 else ""
+    parts += _box(
+        right_x,
+        top,
+        BOX_W,
+        box_h,
+        facts.exchange_product["name"],
+        f"{len(servers)} server{plural}",
+        list(servers),
+        EXCHANGE_COLOUR,
+    )
+    # OAuth both ways, each arrow in the colour of the side that is trusted. No numbered
+    # badges: every text node adds to the change-request PDF's layout time.
+    parts += [
+        _arrow(left_x + BOX_W, right_x - 2, top + 40, LYNC_COLOUR),
+        _arrow(right_x, left_x + BOX_W + 2, top + box_h - 40, EXCHANGE_COLOUR),
+    ]
+    parts += _legend(facts, left_x, legend)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
