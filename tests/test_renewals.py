@@ -253,6 +253,8 @@ def test_due_of_the_examples_and_of_a_project_with_an_invalid_file(project: Path
                 "Only when one other certificate is current, and the effective date lies in the future",
                 "-EffectiveDate ([datetime]'2028-12-01T22:00:00+00:00') -Roll",
                 "Remove-CsCertificate -Type OAuthTokenIssuer -Previous",
+                "thumbprint 669454138FDD547879544A8DE7D28CB84EAAA41C; takes effect",
+                "check that it describes this renewal",
             ],
         ),
         (
@@ -263,6 +265,7 @@ def test_due_of_the_examples_and_of_a_project_with_an_invalid_file(project: Path
                 "Set-AuthConfig -PublishCertificate",
                 "Only if this step published the new certificate:",
                 "(UNVERIFIED)",
+                "thumbprint 7A0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F7A8B, expires 2034-01-31",
             ],
         ),
     ],
