@@ -237,7 +237,7 @@ def make_all(
     if jobs < 2 or len(misses) < PARALLEL_MIN:
         yield from (make(source, project, today) for source in misses)
         return
-    size = max(8, min(64, len(misses) // (jobs * 4)))
+    size = max(4, min(16, len(misses) // (jobs * 4)))
     pool = worker_pool(jobs)
     try:
         window: deque[concurrent.futures.Future[list[Any]]] = deque()

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import filelock
 
@@ -112,19 +112,19 @@ _json = json.encoder.encode_basestring_ascii
 
 @dataclass
 class WriteReport:
-    """What a build did (a check: would do), paths below the output folder."""
+    """What a build did (a check: would do), paths below the output folder, with ``/``."""
 
-    written: list[PurePosixPath] = field(default_factory=list)
-    removed: list[PurePosixPath] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     manifest_problem: str | None = None
     manifest_changes: bool = False  # a build writes the manifest again; a check counts it stale
 
     @property
-    def stale(self) -> list[PurePosixPath]:
+    def stale(self) -> list[str]:
         found = [*self.written, *self.removed]
-        found += [PurePosixPath(MANIFEST)] if self.manifest_changes else []
-        return sorted(found, key=lambda path: path.parts)
+        found += [MANIFEST] if self.manifest_changes else []
+        return sorted(found, key=lambda path: path.split("/"))
 
 
 @contextlib.contextmanager
@@ -174,7 +174,7 @@ class Writer:
             data = texts()
             for rel in changed:
                 _write_file(Path(self.staging, rel.replace("/", "%")), data[rel].encode())
-        self.report.written += map(PurePosixPath, changed)
+        self.report.written += changed
 
     def keep(self, folder: str) -> None:
         """Leave the files of ``folder`` as they are (``runbook build NAME`` renders NAME only)."""
@@ -206,15 +206,15 @@ class Writer:
         """Move the staged files into place, remove the files of deleted environments and write
         the manifest (a check only reports)."""
         report, manifest = self.report, self.manifest
-        final = dict(self.made)
+        final = self.made  # and the kept files of environments not rendered
         removed: list[str] = []
         for rel in sorted({*manifest.files, *manifest.pending} - self.made.keys()):
             if rel.partition("/")[0] in self.kept and "/" in rel:
                 final[rel] = self._kept_digest(rel)
             elif manifest.holds(rel, _file_digest(self.out_dir / rel)):
                 removed.append(rel)  # else edited by hand since, or gone: left, and unlisted
-        report.removed = [PurePosixPath(rel) for rel in removed]
-        written = [str(rel) for rel in report.written]
+        report.removed = removed
+        written = report.written
         report.manifest_changes = bool(
             final != manifest.files or manifest.pending or manifest.problem
         )
