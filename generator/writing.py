@@ -98,13 +98,21 @@ def _strings(mapping: dict[object, object]) -> dict[str, str]:
 
 def write_manifest(out_dir: Path, files: Mapping[str, str], pending: Mapping[str, str]) -> None:
     """Write the manifest as ``json.dumps(document, indent=1)`` would (its encoder, without the
-    slow pure-Python indenting)."""
-    text = '{\n "generator": "runbook"'
-    for title, entries in (("files", files), ("pending", pending)):
-        if entries or title == "files":
-            lines = ",\n".join(f"  {_json(rel)}: {_json(entries[rel])}" for rel in sorted(entries))
-            text += f',\n "{title}": ' + (f"{{\n{lines}\n }}" if entries else "{}")
-    write_atomic(out_dir / MANIFEST, (text + "\n}\n").encode())
+    slow pure-Python indenting), line by line: it lists every generated file."""
+
+    def lines() -> Iterator[bytes]:
+        yield b'{\n "generator": "runbook"'
+        for title, entries in (("files", files), ("pending", pending)):
+            if entries or title == "files":
+                yield f',\n "{title}": {{'.encode() if entries else f',\n "{title}": {{}}'.encode()
+                for i, rel in enumerate(sorted(entries)):
+                    comma = "," if i else ""
+                    yield f"{comma}\n  {_json(rel)}: {_json(entries[rel])}".encode()
+                if entries:
+                    yield b"\n }"
+        yield b"\n}\n"
+
+    write_atomic(out_dir / MANIFEST, lines())
 
 
 _json = json.encoder.encode_basestring_ascii
@@ -276,15 +284,16 @@ def _check_folders(out_dir: Path, written: Iterable[str], removed: Iterable[str]
                     )
 
 
-def write_atomic(target: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write ``data`` beside ``target`` and move it into place: a reader sees the old file or
-    the new one, never half of one. ``sync``: on disk before it is moved (not for site/)."""
+def write_atomic(target: Path, data: bytes | Iterable[bytes], *, sync: bool = True) -> None:
+    """Write ``data`` (bytes, or its pieces) beside ``target`` and move it into place: a reader
+    sees the old file or the new one, never half of one. ``sync``: on disk before it is moved
+    (not for site/)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                handle.writelines([data] if isinstance(data, bytes) else data)
                 if sync:
                     handle.flush()
                     os.fsync(handle.fileno())
