@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from generator import pdf, pipeline, rendering, sources
 from generator.changes import ChangeSet, changes_for
-from generator.errors import Diagnostic, InputError, RunbookError
+from generator.errors import Diagnostic, InputError, MachineError, RunbookError
 from generator.loading import load
 from generator.store import Store, hash_parts
 
@@ -43,6 +43,7 @@ class Made:
     data: bytes | None
     warnings: tuple[Diagnostic, ...] = ()
     error: str | None = None
+    machine: bool = False  # the error is this machine's (a missing library), not the project's
 
 
 def jobs(
@@ -111,6 +112,8 @@ def make(
             return Made(job, None, error="; ".join(d.format() for d in found))
         jinja_env = pipeline.jinja_env_for(project.templates)
         data, warnings = pdf.make_pdf(jinja_env, env, job.procedure, paper=paper, created=created)
+    except MachineError as exc:
+        return Made(job, None, error=str(exc), machine=True)
     except RunbookError as exc:
         return Made(job, None, error=str(exc))
     except Exception as exc:  # WeasyPrint's own failures: this document's, not the build's

@@ -43,5 +43,9 @@ class TemplateError(RunbookError):
     """A template is broken (syntax error, undefined name); names the template and line."""
 
 
+class MachineError(RunbookError):
+    """A library this machine lacks (the PDFs' Pango): not a mistake in the project."""
+
+
 class OutputError(RunbookError):
     """A file could not be written, or writing it would clobber a file we did not generate."""

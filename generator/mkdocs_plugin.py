@@ -44,6 +44,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         self.serving = command == "serve"  # then the PDFs follow the pages
         self.maker: changerequests.Maker | None = None
         self.lock = threading.Lock()
+        self.told = False  # that this machine cannot make change requests
         self.targets: dict[str, list[Path]] = {}  # a change request's key: where it goes
 
     @event_priority(100)  # first: other plugins see the generated files
@@ -127,7 +128,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         for warning in made.warnings:  # about the environment's text: never fails a build
             log.info("runbook: change request: warning: %s", warning.format())
         data = made.data
-        if data is None:
+        if data is None and made.machine:  # never fails a build: the site is still whole
+            if not self.told:
+                log.info("runbook: no change requests on this machine: %s", made.error)
+                self.told = True
+            data = changerequests.placeholder(f"No change request was made: {made.error}")
+        elif data is None:
             log.error("runbook: change request of %s: %s", shown, made.error)
             data = changerequests.placeholder(FAILED.format(name=made.job.name))
         for target in self.targets.get(made.job.key, []):

@@ -24,7 +24,7 @@ import jinja2
 
 from generator import rendering
 from generator.changes import ChangeSet
-from generator.errors import Diagnostic, RunbookError, TemplateError
+from generator.errors import Diagnostic, MachineError, RunbookError, TemplateError
 from generator.loading import LoadedEnvironment
 from generator.sources import display_path
 from generator.steps import plan
@@ -164,8 +164,13 @@ def _weasyprint() -> Any:
     optional library, its import warns that a future version will need it: not our concern."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
-        import weasyprint
-
+        try:
+            import weasyprint
+        except OSError as exc:  # its system libraries cannot be loaded
+            raise MachineError(
+                f"the change requests need Pango, which WeasyPrint cannot load ({exc}); as root: "
+                "apt-get install libpango-1.0-0 libpangoft2-1.0-0 (README.md, 'System packages')"
+            ) from None
     return weasyprint
 
 

@@ -137,6 +137,49 @@ def test_site_builds_without_harfbuzz_subset(project: Path, tmp_path: Path) -> N
     assert "HarfBuzz" not in done.stderr
 
 
+def test_without_pango_the_site_builds_and_says_what_to_install(
+    project: Path, tmp_path: Path
+) -> None:
+    """A bare machine has no Pango (Chromium pulls it in): WeasyPrint cannot load, the
+    pages are still built (strict), each PDF link opens a note, and the CLI exits 1."""
+    only(project, "contoso")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        textwrap.dedent("""\
+            import cffi
+
+            opened = cffi.FFI.dlopen
+
+            def dlopen(self, name, *args):
+                if "pango" in str(name):
+                    raise OSError(f"cannot load library '{name}'")
+                return opened(self, name, *args)
+
+            cffi.FFI.dlopen = dlopen
+            """),
+        "utf-8",
+    )
+    path = os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])
+    done = mkdocs_build(project, PYTHONPATH=path, RUNBOOK_JOBS="1")
+    assert done.returncode == 0, done.stderr
+    assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0" in done.stderr
+    pdf = project / "site" / "environments" / "contoso" / "contoso-change-request.pdf"
+    assert "No change request was made" in " ".join(text_of(pdf).split())
+    assert (project / "site" / "environments" / "contoso" / "runbook" / "index.html").is_file()
+    cli = subprocess.run(
+        [sys.executable, "-m", "generator", "change-request", "contoso", "-o", "x.pdf"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert cli.returncode == 1 and "libpango-1.0-0" in cli.stderr, cli.stderr
+    assert not (project / "x.pdf").exists()
+
+
 @pytest.mark.parametrize("how", ["change-request", "mkdocs"])
 def test_a_css_mistake_in_the_template_still_fails(project: Path, how: str) -> None:
     only(project, "contoso")
