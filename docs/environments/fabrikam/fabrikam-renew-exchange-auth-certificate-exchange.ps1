@@ -70,10 +70,13 @@ function Test-RunbookStep2 {
 function Test-RunbookStep3 {
     $observed = @{ Next = ''; Found = @{} }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     try {
@@ -99,10 +102,13 @@ function Test-RunbookStep3 {
 function Test-RunbookStep4 {
     $observed = @{ Next = ''; Effective = $null }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $authConfig = Get-AuthConfig -ErrorAction Stop
@@ -110,8 +116,13 @@ function Test-RunbookStep4 {
     $observed.Staged = [string]$authConfig.NextCertificateThumbprint
     $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
     $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
-    $answer = Read-Host 'When should the new Auth certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
-    $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    $first = (Read-RunbookState)['4']
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Effective) {
+        $observed.Effective = $first.Observed.Effective
+    } else {
+        $answer = Read-Host 'When should the new Auth certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
+        $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    }
     $observed.CurrentNotAfter = $null
     try {
         $observed.CurrentNotAfter = (Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Current -ErrorAction Stop).NotAfter
@@ -135,12 +146,15 @@ function Test-RunbookStep4 {
 
 # Step 5: Publish the new certificate. Observe (read-only) and decide.
 function Test-RunbookStep5 {
-    $observed = @{ Next = '' }
+    $observed = @{ Next = ''; CurrentNotAfter = $null }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $authConfig = Get-AuthConfig -ErrorAction Stop
@@ -148,6 +162,9 @@ function Test-RunbookStep5 {
     $observed.Staged = [string]$authConfig.NextCertificateThumbprint
     $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
     $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    if ($observed.Current -and $observed.Current -ne $observed.Next) {
+        $observed.CurrentNotAfter = (Get-ExchangeCertificate -Thumbprint $observed.Current -ErrorAction Stop).NotAfter
+    }
     $question = ''
     if ($observed.Current -eq $observed.Next) {
         $decision = 'skip'
@@ -167,10 +184,13 @@ function Test-RunbookStep5 {
 function Test-RunbookStep8 {
     $observed = @{ Next = '' }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $authConfig = Get-AuthConfig -ErrorAction Stop
@@ -208,7 +228,7 @@ if ($Preflight) {
     $result = Test-RunbookStep4
     Write-Host ('Step 4, Stage the new certificate: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ((Read-RunbookState)['3'].Decision -eq 'skip')) {
+    if ($result.Decision -in 'change', 'roll' -and -not ((Read-RunbookState)['3'].Decision -eq 'skip' -and (Read-RunbookState)['3'].Observed.Next -eq $observed.Next)) {
         Write-Host ('    not yet: ' + 'the new certificate is on every listed Exchange server (step 3)')
     }
     if ($result.Question) {
@@ -221,6 +241,10 @@ if ($Preflight) {
     }
     $result = Test-RunbookStep8
     Write-Host ('Step 8, Clear the previous certificate: ' + $result.Decision + ': ' + $result.Reason)
+    $observed = $result.Observed
+    if ($result.Decision -in 'change', 'roll' -and -not ((Read-Host 'Did the tests of steps 6 and 7 pass after the new certificate was published? Type yes') -eq 'yes')) {
+        Write-Host ('    not yet: ' + 'the operator confirms that the tests of steps 6 and 7 passed')
+    }
     if ($result.Question) {
         Write-Host ('    ' + $result.Question)
     }
@@ -286,10 +310,13 @@ if ($Step -eq '3' -and -not $BackOut) {
     }
     $observed = @{ Next = ''; Found = @{} }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     try {
@@ -321,7 +348,7 @@ if ($Step -eq '4' -and -not $BackOut) {
             Write-Host ('Step 4: already as intended, nothing to do: ' + $reason)
         }
         'change' {
-            if (-not ((Read-RunbookState)['3'].Decision -eq 'skip')) {
+            if (-not ((Read-RunbookState)['3'].Decision -eq 'skip' -and (Read-RunbookState)['3'].Observed.Next -eq $observed.Next)) {
                 throw 'Step 4: STOP, not changed: this must hold first: the new certificate is on every listed Exchange server (step 3)'
             }
             Save-RunbookState -Step '4' -Observed $observed -Decision $decision -Changed $true
@@ -334,10 +361,13 @@ if ($Step -eq '4' -and -not $BackOut) {
     }
     $observed = @{ Next = ''; Effective = $null }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $authConfig = Get-AuthConfig -ErrorAction Stop
@@ -345,8 +375,13 @@ if ($Step -eq '4' -and -not $BackOut) {
     $observed.Staged = [string]$authConfig.NextCertificateThumbprint
     $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
     $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
-    $answer = Read-Host 'When should the new Auth certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
-    $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    $first = (Read-RunbookState)['4']
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Effective) {
+        $observed.Effective = $first.Observed.Effective
+    } else {
+        $answer = Read-Host 'When should the new Auth certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
+        $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    }
     $observed.CurrentNotAfter = $null
     try {
         $observed.CurrentNotAfter = (Get-ExchangeCertificate -Server 'exch19.corp.fabrikam.com' -Thumbprint $observed.Current -ErrorAction Stop).NotAfter
@@ -391,12 +426,15 @@ if ($Step -eq '5' -and -not $BackOut) {
             throw ('Step 5: STOP, nothing changed: ' + $reason + '. ' + $question)
         }
     }
-    $observed = @{ Next = '' }
+    $observed = @{ Next = ''; CurrentNotAfter = $null }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $authConfig = Get-AuthConfig -ErrorAction Stop
@@ -404,6 +442,9 @@ if ($Step -eq '5' -and -not $BackOut) {
     $observed.Staged = [string]$authConfig.NextCertificateThumbprint
     $observed.StagedDate = $authConfig.NextCertificateEffectiveDate
     $observed.Previous = [string]$authConfig.PreviousCertificateThumbprint
+    if ($observed.Current -and $observed.Current -ne $observed.Next) {
+        $observed.CurrentNotAfter = (Get-ExchangeCertificate -Thumbprint $observed.Current -ErrorAction Stop).NotAfter
+    }
     if (-not ($observed.Current -eq $observed.Next)) {
         throw 'Step 5: NOT VERIFIED: Get-AuthConfig names the new certificate as the current one; -PublishCertificate deploys it to every Client Access server at once [Set-AuthConfig.md]'
     }
@@ -418,6 +459,12 @@ if ($Step -eq '5' -and $BackOut) {
         Write-Host ('Step 5 changed nothing (' + $saved.Decision + '): nothing to back out.')
     } else {
         $previous = [string]$saved.Observed.Current
+        if (-not $saved.Observed.CurrentNotAfter -or (Get-Date) -ge $saved.Observed.CurrentNotAfter) {
+            throw ('Step 5: the previous certificate ' + $previous + ' has expired: it cannot be made current again; fix forward')
+        }
+        if ([string](Get-AuthConfig -ErrorAction Stop).PreviousCertificateThumbprint -ne $previous) {
+            throw ('Step 5: the AuthConfig no longer keeps ' + $previous + ' as the previous certificate (cleared in step 8?): find out before going on')
+        }
         if ((Read-Host ('Make ' + $previous + ' the current Auth certificate again? Type yes')) -eq 'yes') {
             Set-AuthConfig -CertificateThumbprint $previous -ErrorAction Stop
             Get-AuthConfig -ErrorAction Stop | Format-List | Out-String | Write-Host
@@ -431,7 +478,7 @@ if ($Step -eq '6' -and -not $BackOut) {
     $result = Test-OAuthConnectivity -Service EWS -TargetUri 'https://exch19.corp.fabrikam.com/ews/' -Mailbox $mailbox -ErrorAction Stop
     $result | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 6: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 6: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 6 verified: the operator confirms that Test-OAuthConnectivity reported success for EWS on exch19.corp.fabrikam.com (its output on success is not documented: UNVERIFIED)'
 }
@@ -452,6 +499,9 @@ if ($Step -eq '8' -and -not $BackOut) {
             Write-Host ('Step 8: already as intended, nothing to do: ' + $reason)
         }
         'change' {
+            if (-not ((Read-Host 'Did the tests of steps 6 and 7 pass after the new certificate was published? Type yes') -eq 'yes')) {
+                throw 'Step 8: STOP, not changed: this must hold first: the operator confirms that the tests of steps 6 and 7 passed'
+            }
             Save-RunbookState -Step '8' -Observed $observed -Decision $decision -Changed $true
             Set-AuthConfig -ClearPreviousCertificate -ErrorAction Stop
             Write-Host ('Step 8: changed, because ' + $reason)
@@ -462,10 +512,13 @@ if ($Step -eq '8' -and -not $BackOut) {
     }
     $observed = @{ Next = '' }
     $first = (Read-RunbookState)['3']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new Exchange Auth certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $authConfig = Get-AuthConfig -ErrorAction Stop

@@ -122,7 +122,7 @@ if ($Preflight) {
     $result = Test-RunbookStep5
     Write-Host ('Step 5, Exchange autodiscover URI: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
+    if ($result.Decision -in 'change', 'roll' -and -not ($observed.Resolves)) {
         Write-Host ('    not yet: ' + 'autodiscover.litwareinc.com resolves from this Exchange server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate to the DNS server this server asks)')
     }
     if ($result.Question) {
@@ -292,7 +292,7 @@ if ($Step -eq '10' -and -not $BackOut) {
     $result = Test-OAuthConnectivity -Service EWS -TargetUri 'https://atl-exchange-001.litwareinc.com/ews/' -Mailbox $mailbox -ErrorAction Stop
     $result | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 10: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 10: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 10 verified: the operator confirms that Test-OAuthConnectivity reported success for EWS on atl-exchange-001.litwareinc.com (the documented example; its output on success, and a test toward Lync, are not documented: UNVERIFIED; the server''s name must be in the certificate IIS uses there)'
 }

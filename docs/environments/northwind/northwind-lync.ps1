@@ -42,7 +42,7 @@ function Save-RunbookState {
 # Step 2: Skype for Business OAuthTokenIssuer certificate. Observe (read-only) and decide.
 function Test-RunbookStep2 {
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Default = @(Get-CsCertificate -Type Default | Select-Object -Property Thumbprint, Subject, NotAfter)
@@ -120,7 +120,7 @@ if ($Preflight) {
     $result = Test-RunbookStep2
     Write-Host ('Step 2, Skype for Business OAuthTokenIssuer certificate: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ($observed.Default.Count -eq 1 -and $observed.Default[0].Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $observed.DefaultKeySize -ge 2048)) {
+    if ($result.Decision -in 'change', 'roll' -and -not ($observed.Default.Count -eq 1 -and $observed.Default[0].Subject -match '(^|[=.,\s])northwindtraders\.com(\s*,|\s*$)' -and $observed.DefaultKeySize -ge 2048)) {
         Write-Host ('    not yet: ' + 'this Front End Server has one Default certificate, its Subject holds northwindtraders.com and its key is at least 2048 bits [L-PRE]')
     }
     if ($result.Question) {
@@ -129,7 +129,7 @@ if ($Preflight) {
     $result = Test-RunbookStep6
     Write-Host ('Step 6, Point Skype for Business at Exchange autodiscover: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
+    if ($result.Decision -in 'change', 'roll' -and -not ($observed.Resolves)) {
         Write-Host ('    not yet: ' + 'autodiscover.northwindtraders.com resolves from this Front End Server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate)')
     }
     if ($result.Question) {
@@ -171,7 +171,7 @@ if ($Step -eq '2' -and -not $BackOut) {
         }
     }
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Default = @(Get-CsCertificate -Type Default | Select-Object -Property Thumbprint, Subject, NotAfter)
@@ -303,7 +303,7 @@ if ($Step -eq '9' -and -not $BackOut) {
     }
     Test-CsExStorageConnectivity -SipUri $sipUri -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 9: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 9: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 9 verified: the operator confirms that Test-CsExStorageConnectivity reported success (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
 }

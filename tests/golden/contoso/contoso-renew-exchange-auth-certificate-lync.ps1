@@ -51,7 +51,7 @@ if (-not $Step) {
 if ($Step -eq '7' -and -not $BackOut) {
     Test-CsExStorageConnectivity -SipUri 'sip:pilar.ackerman@contoso.com' -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 7: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 7: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 7 verified: the storage test succeeds from Skype for Business (the operator confirms: its success output is not documented, UNVERIFIED); whether Skype for Business must read Exchange''s metadata again after the rotation is not documented either'
 }

@@ -42,7 +42,7 @@ function Save-RunbookState {
 # Step 2: The new certificate on this Front End Server. Observe (read-only) and decide.
 function Test-RunbookStep2 {
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Next = ''
         InStore = $false
@@ -89,7 +89,7 @@ function Test-RunbookStep2 {
 # Step 3: Schedule the roll. Observe (read-only) and decide.
 function Test-RunbookStep3 {
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Next = ''
@@ -131,6 +131,8 @@ function Test-RunbookStep3 {
 # Step 6: Remove the previous certificate once it has expired. Observe (read-only) and decide.
 function Test-RunbookStep6 {
     $observed = @{
+        Computer = [System.Net.Dns]::GetHostName()
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, NotAfter)
         Next = ''
     }
@@ -138,7 +140,19 @@ function Test-RunbookStep6 {
 
     $observed.Previous = @($observed.Assigned | Where-Object { $_.Thumbprint -ne $observed.Next })
     $question = ''
-    if ($observed.Previous.Count -eq 0) {
+    if (@('fe01', 'fe02', 'fe03') -notcontains $observed.Computer) {
+        $decision = 'stop'
+        $reason = 'this computer is not one of the environment''s Front End Servers (fe01.contoso.com, fe02.contoso.com, fe03.contoso.com)'
+        $question = 'Run this step in the Skype for Business Server Management Shell on fe01.contoso.com, where Get-CsCertificate shows what this Front End Server has [Get-CsCertificate.md] Decides: the operator.'
+    } elseif ($observed.Pending -gt 0) {
+        $decision = 'stop'
+        $reason = 'a replica of the Central Management store is not up to date, so this server''s view may be old'
+        $question = 'Wait until Get-CsManagementStoreReplicationStatus shows UpToDate True for every replica [S-EXO], then run this step again; find out why if it does not Decides: the Skype for Business administrator.'
+    } elseif (@($observed.Assigned | Where-Object { $_.Thumbprint -eq $observed.Next }).Count -eq 0) {
+        $decision = 'stop'
+        $reason = 'Get-CsCertificate does not list the new certificate'
+        $question = 'The roll has not taken place: schedule it (step 3) and verify it (step 5) first; the previous certificate is the one in use Decides: the operator.'
+    } elseif ($observed.Previous.Count -eq 0) {
         $decision = 'skip'
         $reason = 'Get-CsCertificate lists no certificate besides the new one'
     } elseif (@($observed.Previous | Where-Object { $_.NotAfter -gt (Get-Date) }).Count -eq 0) {
@@ -162,7 +176,7 @@ if ($Preflight) {
     $result = Test-RunbookStep3
     Write-Host ('Step 3, Schedule the roll: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Next))) {
+    if ($result.Decision -in 'change', 'roll' -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Next))) {
         Write-Host ('    not yet: ' + 'the new certificate is in this Front End Server''s local computer store (step 2)')
     }
     if ($result.Question) {
@@ -196,7 +210,7 @@ if ($Step -eq '2' -and -not $BackOut) {
         }
     }
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Next = ''
         InStore = $false
@@ -250,7 +264,7 @@ if ($Step -eq '3' -and -not $BackOut) {
         }
     }
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Next = ''
@@ -320,7 +334,7 @@ if ($Step -eq '5' -and -not $BackOut) {
     }
     Test-CsExStorageConnectivity -SipUri 'sip:pilar.ackerman@contoso.com' -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 5: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 5: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 5 verified: after the effective date, Get-CsCertificate lists the new certificate, and the storage test succeeds (the operator confirms: its success output is not documented, UNVERIFIED)'
 }
@@ -337,6 +351,9 @@ if ($Step -eq '6' -and -not $BackOut) {
     $question = $result.Question
     Save-RunbookState -Step '6' -Observed $observed -Decision $decision -Changed $false
     switch ($decision) {
+        'stop' {
+            throw ('Step 6: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
         'skip' {
             Write-Host ('Step 6: already as intended, nothing to do: ' + $reason)
         }
@@ -345,11 +362,10 @@ if ($Step -eq '6' -and -not $BackOut) {
             Remove-CsCertificate -Type OAuthTokenIssuer -Previous -ErrorAction Stop
             Write-Host ('Step 6: changed, because ' + $reason)
         }
-        'stop' {
-            throw ('Step 6: STOP, nothing changed: ' + $reason + '. ' + $question)
-        }
     }
     $observed = @{
+        Computer = [System.Net.Dns]::GetHostName()
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, NotAfter)
         Next = ''
     }

@@ -42,7 +42,7 @@ function Save-RunbookState {
 # Step 2: Skype for Business OAuthTokenIssuer certificate. Observe (read-only) and decide.
 function Test-RunbookStep2 {
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         InStore = Test-Path -LiteralPath 'Cert:\LocalMachine\My\3E4F0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B'
@@ -119,7 +119,7 @@ if ($Preflight) {
     $result = Test-RunbookStep2
     Write-Host ('Step 2, Skype for Business OAuthTokenIssuer certificate: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ($observed.InStore -and $observed.HasPrivateKey)) {
+    if ($result.Decision -in 'change', 'roll' -and -not ($observed.InStore -and $observed.HasPrivateKey)) {
         Write-Host ('    not yet: ' + 'the certificate 3E4F0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B is in the local computer store (Personal) of this Front End Server, with its private key: import the PFX there with the Certificates snap-in, as the manual route of [L-CERT] does, and not with Import-CsCertificate -Type OAuthTokenIssuer, which would also assign it at once')
     }
     if ($result.Question) {
@@ -128,7 +128,7 @@ if ($Preflight) {
     $result = Test-RunbookStep6
     Write-Host ('Step 6, Point Skype for Business at Exchange autodiscover: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not ($observed.Resolves)) {
+    if ($result.Decision -in 'change', 'roll' -and -not ($observed.Resolves)) {
         Write-Host ('    not yet: ' + 'autodiscover.corp.fabrikam.com resolves from this Front End Server (step 4; just after it, run Clear-DnsClientCache here, and wait for the zone to replicate)')
     }
     if ($result.Question) {
@@ -170,7 +170,7 @@ if ($Step -eq '2' -and -not $BackOut) {
         }
     }
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         InStore = Test-Path -LiteralPath 'Cert:\LocalMachine\My\3E4F0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B'
@@ -297,7 +297,7 @@ if ($Step -eq '8' -and $BackOut) {
 if ($Step -eq '9' -and -not $BackOut) {
     Test-CsExStorageConnectivity -SipUri 'sip:adele.vance@fabrikam.com' -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 9: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 9: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 9 verified: the operator confirms that Test-CsExStorageConnectivity reported success (its output on success is not documented: UNVERIFIED); it writes a test item to the user''s Conversation History folder and deletes it (-DeleteItem)'
 }

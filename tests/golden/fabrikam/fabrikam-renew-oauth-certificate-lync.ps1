@@ -42,7 +42,7 @@ function Save-RunbookState {
 # Step 2: The new certificate on this Front End Server. Observe (read-only) and decide.
 function Test-RunbookStep2 {
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Next = ''
         InStore = $false
@@ -52,10 +52,13 @@ function Test-RunbookStep2 {
         NotAfter = $null
     }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $path = 'Cert:\LocalMachine\My\' + $observed.Next
@@ -94,7 +97,7 @@ function Test-RunbookStep2 {
 # Step 3: Schedule the roll. Observe (read-only) and decide.
 function Test-RunbookStep3 {
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Next = ''
@@ -103,14 +106,22 @@ function Test-RunbookStep3 {
         CurrentNotAfter = $null
     }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
-    $answer = Read-Host 'When should the new certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
-    $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Effective) {
+        $observed.Effective = $first.Observed.Effective
+    } else {
+        $answer = Read-Host 'When should the new certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
+        $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    }
     $others = @($observed.Assigned | Where-Object { $_.Thumbprint -ne $observed.Next })
     if ($others.Count -eq 1) {
         $observed.Current = [string]$others[0].Thumbprint
@@ -142,19 +153,36 @@ function Test-RunbookStep3 {
 # Step 6: Remove the previous certificate once it has expired. Observe (read-only) and decide.
 function Test-RunbookStep6 {
     $observed = @{
+        Computer = [System.Net.Dns]::GetHostName()
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, NotAfter)
         Next = ''
     }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $observed.Previous = @($observed.Assigned | Where-Object { $_.Thumbprint -ne $observed.Next })
     $question = ''
-    if ($observed.Previous.Count -eq 0) {
+    if (@('sfbfe1', 'sfbfe2') -notcontains $observed.Computer) {
+        $decision = 'stop'
+        $reason = 'this computer is not one of the environment''s Front End Servers (sfbfe1.corp.fabrikam.com, sfbfe2.corp.fabrikam.com)'
+        $question = 'Run this step in the Skype for Business Server Management Shell on sfbfe1.corp.fabrikam.com, where Get-CsCertificate shows what this Front End Server has [Get-CsCertificate.md] Decides: the operator.'
+    } elseif ($observed.Pending -gt 0) {
+        $decision = 'stop'
+        $reason = 'a replica of the Central Management store is not up to date, so this server''s view may be old'
+        $question = 'Wait until Get-CsManagementStoreReplicationStatus shows UpToDate True for every replica [S-EXO], then run this step again; find out why if it does not Decides: the Skype for Business administrator.'
+    } elseif (@($observed.Assigned | Where-Object { $_.Thumbprint -eq $observed.Next }).Count -eq 0) {
+        $decision = 'stop'
+        $reason = 'Get-CsCertificate does not list the new certificate'
+        $question = 'The roll has not taken place: schedule it (step 3) and verify it (step 5) first; the previous certificate is the one in use Decides: the operator.'
+    } elseif ($observed.Previous.Count -eq 0) {
         $decision = 'skip'
         $reason = 'Get-CsCertificate lists no certificate besides the new one'
     } elseif (@($observed.Previous | Where-Object { $_.NotAfter -gt (Get-Date) }).Count -eq 0) {
@@ -178,7 +206,7 @@ if ($Preflight) {
     $result = Test-RunbookStep3
     Write-Host ('Step 3, Schedule the roll: ' + $result.Decision + ': ' + $result.Reason)
     $observed = $result.Observed
-    if ($result.Decision -eq 'change' -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Next))) {
+    if ($result.Decision -in 'change', 'roll' -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\My\' + $observed.Next))) {
         Write-Host ('    not yet: ' + 'the new certificate is in this Front End Server''s local computer store (step 2)')
     }
     if ($result.Question) {
@@ -212,7 +240,7 @@ if ($Step -eq '2' -and -not $BackOut) {
         }
     }
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Next = ''
         InStore = $false
@@ -222,10 +250,13 @@ if ($Step -eq '2' -and -not $BackOut) {
         NotAfter = $null
     }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $path = 'Cert:\LocalMachine\My\' + $observed.Next
@@ -271,7 +302,7 @@ if ($Step -eq '3' -and -not $BackOut) {
         }
     }
     $observed = @{
-        Computer = [string]$env:COMPUTERNAME
+        Computer = [System.Net.Dns]::GetHostName()
         Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, Subject, NotAfter)
         Next = ''
@@ -280,14 +311,22 @@ if ($Step -eq '3' -and -not $BackOut) {
         CurrentNotAfter = $null
     }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
-    $answer = Read-Host 'When should the new certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
-    $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    $first = (Read-RunbookState)['3']
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Effective) {
+        $observed.Effective = $first.Observed.Effective
+    } else {
+        $answer = Read-Host 'When should the new certificate take effect (yyyy-MM-dd HH:mm, this server''s local time)'
+        $observed.Effective = [datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture)
+    }
     $others = @($observed.Assigned | Where-Object { $_.Thumbprint -ne $observed.Next })
     if ($others.Count -eq 1) {
         $observed.Current = [string]$others[0].Thumbprint
@@ -337,10 +376,13 @@ if ($Step -eq '3' -and $BackOut) {
 if ($Step -eq '5' -and -not $BackOut) {
     $observed = @{ Next = ''; Effective = $null }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $rolled = (Read-RunbookState)['3']
@@ -356,7 +398,7 @@ if ($Step -eq '5' -and -not $BackOut) {
     }
     Test-CsExStorageConnectivity -SipUri 'sip:adele.vance@fabrikam.com' -DeleteItem -ErrorAction Stop | Format-List | Out-String | Write-Host
     if ((Read-Host 'Did the test report success, with no error? Type yes') -ne 'yes') {
-        throw 'Step 5: NOT VERIFIED: see the known failures on the runbook page'
+        throw 'Step 5: NOT VERIFIED: see this step on the page, and do not go on'
     }
     Write-Host 'Step 5 verified: after the effective date, Get-CsCertificate lists the new certificate, and the storage test succeeds (the operator confirms: its success output is not documented, UNVERIFIED)'
 }
@@ -373,6 +415,9 @@ if ($Step -eq '6' -and -not $BackOut) {
     $question = $result.Question
     Save-RunbookState -Step '6' -Observed $observed -Decision $decision -Changed $false
     switch ($decision) {
+        'stop' {
+            throw ('Step 6: STOP, nothing changed: ' + $reason + '. ' + $question)
+        }
         'skip' {
             Write-Host ('Step 6: already as intended, nothing to do: ' + $reason)
         }
@@ -381,19 +426,21 @@ if ($Step -eq '6' -and -not $BackOut) {
             Remove-CsCertificate -Type OAuthTokenIssuer -Previous -ErrorAction Stop
             Write-Host ('Step 6: changed, because ' + $reason)
         }
-        'stop' {
-            throw ('Step 6: STOP, nothing changed: ' + $reason + '. ' + $question)
-        }
     }
     $observed = @{
+        Computer = [System.Net.Dns]::GetHostName()
+        Pending = @(Get-CsManagementStoreReplicationStatus | Where-Object { -not $_.UpToDate }).Count
         Assigned = @(Get-CsCertificate -Type OAuthTokenIssuer | Select-Object -Property Thumbprint, NotAfter)
         Next = ''
     }
     $first = (Read-RunbookState)['2']
-    if ($first -and $first.Observed.Next) {
+    if ($first -and $first.Decision -ne 'stop' -and $first.Observed.Next) {
         $observed.Next = $first.Observed.Next
     } else {
         $observed.Next = (Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)').Replace(' ', '').ToUpperInvariant()
+        if ($observed.Next -notmatch '^[0-9A-F]{40}$') {
+            throw ('Not a thumbprint (40 hexadecimal digits): ' + $observed.Next)
+        }
     }
 
     $observed.Previous = @($observed.Assigned | Where-Object { $_.Thumbprint -ne $observed.Next })
