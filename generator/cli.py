@@ -419,22 +419,23 @@ def due_command(project: Path, within: int, output_format: str) -> None:
     """List every known certificate expiry, soonest first; exit 1 when one is due."""
     import datetime as dt
 
-    from generator import rules
+    from generator import loading
+    from generator.sources import stem
 
     _require_project(project)
     today = dt.date.today()
-    envs, diagnostics = load_project(Project(project))
+    _, diagnostics = load_project(Project(project))
     rows: list[dict[str, Any]] = sorted(
         (
             {
-                "environment": env.name,
+                "environment": stem(path.name),
                 "certificate": key,
                 "not_after": expires.isoformat(),
                 "days_left": (expires - today).days,
                 "procedure": procedure,
             }
-            for env in envs
-            for key, expires, procedure in rules.expiries(env.spec, env.all_certificates)
+            for path in discover(project)
+            for key, expires, procedure in loading.expiries(path, project)
         ),
         key=lambda row: (row["days_left"], row["environment"], row["certificate"]),
     )
@@ -443,7 +444,7 @@ def due_command(project: Path, within: int, output_format: str) -> None:
         click.echo(json.dumps(rows, indent=1))
     else:
         _print_table(rows, within)
-    due = [row for row in rows if int(row["days_left"]) <= within]
+    due = [row for row in rows if row["days_left"] <= within]
     errors = [d for d in diagnostics if d.severity == "error"]
     sys.exit(1 if due or errors else 0)
 

@@ -118,6 +118,18 @@ def load(
     return env, at.found
 
 
+def expiries(path: Path, project: Path) -> list[tuple[str, dt.date, str]]:
+    """The known certificate expiries of one environment file, even when the file has
+    errors (an expired certificate is one): ``runbook due`` must list it."""
+    at = _Located(display_path(path))
+    doc = _document(path, project, at)
+    spec = _spec(doc, at) if doc is not None else None
+    if doc is None or spec is None:
+        return []
+    read, _ = _certificates(spec, path, project, doc, at)
+    return rules.expiries(spec, read)
+
+
 class _Located:
     """The diagnostics of one file, each located in it."""
 

@@ -225,6 +225,25 @@ def test_due_lists_every_expiry_soonest_first_and_exits_1_when_one_is_due(tmp_pa
     assert lines[2].split() == ["roll", "lync.oauth_certificate", later.isoformat(), "400", OAUTH]
 
 
+def test_due_lists_a_certificate_that_has_expired(tmp_path: Path) -> None:
+    """An expired certificate makes the file invalid; `due` must still show it first."""
+    today = dt.date.today()
+    gone, later = today - dt.timedelta(days=1), today + dt.timedelta(days=400)
+    path = _environment(
+        tmp_path,
+        lync=f"  oauth_certificate:\n    subject: CN=contoso.com\n    not_after: {later}\n",
+        exchange=f"  auth_certificate:\n    thumbprint: 3C5E8F0A1B2C3D4E5F60718293A4B5C6D7E8F90A\n    not_after: {gone}\n",
+    )
+    result = CliRunner().invoke(main, ["due", "--project", str(path.parent.parent), "--within", "0"])
+    assert result.exit_code == 1
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert rows == [
+        ["roll", "exchange.auth_certificate", gone.isoformat(), "-1", AUTH],
+        ["roll", "lync.oauth_certificate", later.isoformat(), "400", OAUTH],
+    ]
+    assert "roll.yml:" in result.stderr and "exchange.auth_certificate" in result.stderr
+
+
 def test_due_of_the_examples_and_of_a_project_with_an_invalid_file(project: Path) -> None:
     code, out = _due(project, "--format", "json", "--within", "0")
     rows = json.loads(out)
