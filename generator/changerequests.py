@@ -200,7 +200,10 @@ def write_all(
 
     store = Store(project.root)
     todo = []
-    slugs = rendering.procedures(pipeline.jinja_env_for(project.templates))
+    jinja_env = pipeline.jinja_env_for(project.templates)
+    if procedure is not None:
+        rendering.check_procedure(jinja_env, procedure)
+    slugs = rendering.procedures(jinja_env)
     for job in jobs(outcomes, slugs, created=created, paper=paper, procedure=procedure):
         hit = cached(store, job)
         if hit is None:

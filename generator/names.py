@@ -20,6 +20,7 @@ ExchangeProduct = Literal["exchange2013", "exchange2016", "exchange2019"]
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+REFERENCE_PAGE = "format"  # docs/environments/format.md, beside the environments' folders
 _SIP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
 _THUMBPRINT = re.compile(r"[0-9A-F]{40}\Z")
 _INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -140,6 +141,11 @@ def line(value: str) -> str:
 
 def environment_name(stem: str) -> str:
     """Check an environment's name (the file stem): lowercase letters, digits, hyphens."""
+    if stem == REFERENCE_PAGE:
+        raise ValueError(
+            f"{shown(stem)} is the name of the environment format's reference page "
+            f"(docs/environments/{stem}.md); rename the file"
+        )
     if not _ENV_NAME.match(stem):
         raise ValueError(
             f"{shown(stem)} is not a valid environment name: use 1 to 63 lowercase letters, digits "

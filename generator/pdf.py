@@ -73,21 +73,24 @@ def render_html(
     window_end = env.spec.change.window_end
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
     try:
-        # A procedure may have its own document, extending the common one.
-        template = jinja_env.select_template([f"{slug}.{TEMPLATE}", TEMPLATE])
-        html = template.render(
-            ctx=ctx,
-            procedure=procedure,
-            latest_backout=(
-                window_end - dt.timedelta(minutes=procedure.backout_minutes) if window_end else None
-            ),
-            changes=changes,
-            paper=PAPERS[paper],
-            created=stamp,
-            # As an image, not inline SVG: WeasyPrint draws it ~0.15 s faster.
-            topology="data:image/svg+xml;base64,"
-            + base64.b64encode(environment_svg(env).encode("utf-8")).decode("ascii"),
-        )
+        with rendering.template_errors(jinja_env, TEMPLATE):
+            # A procedure may have its own document, extending the common one.
+            template = jinja_env.select_template([f"{slug}.{TEMPLATE}", TEMPLATE])
+            html = template.render(
+                ctx=ctx,
+                procedure=procedure,
+                latest_backout=(
+                    window_end - dt.timedelta(minutes=procedure.backout_minutes)
+                    if window_end
+                    else None
+                ),
+                changes=changes,
+                paper=PAPERS[paper],
+                created=stamp,
+                # As an image, not inline SVG: WeasyPrint draws it ~0.15 s faster.
+                topology="data:image/svg+xml;base64,"
+                + base64.b64encode(environment_svg(env).encode("utf-8")).decode("ascii"),
+            )
     except jinja2.TemplateError as exc:
         raise TemplateError(f"templates/{TEMPLATE}: {exc}") from None
     return Document(env.name, html)
@@ -111,9 +114,7 @@ def make_pdf(
     """The change request of ``env`` for ``procedure`` as PDF bytes, with the warnings about
     it (text in the environment that no installed font can show). A problem of the template
     raises :class:`TemplateError`."""
-    known = rendering.procedures(jinja_env)
-    if procedure not in known:
-        raise RunbookError(f"unknown procedure {procedure!r}: use one of {', '.join(known)}")
+    rendering.check_procedure(jinja_env, procedure)
     document = render_html(jinja_env, env, procedure, paper=paper, changes=changes, created=created)
     data, missing = write_pdf(document)
     if not missing:

@@ -20,8 +20,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from generator import __version__, rules
-from generator.errors import TemplateError
+from generator import __version__, names, rules
+from generator.errors import RunbookError, TemplateError
 from generator.facts import Facts, derive, product_table
 from generator.loading import LoadedEnvironment
 from generator.sources import CATALOGUE_FILE, display_path
@@ -278,12 +278,19 @@ def procedures(jinja_env: jinja2.Environment) -> list[str]:
     return sorted(slugs, key=lambda slug: slug != INTEGRATION)
 
 
+def check_procedure(jinja_env: jinja2.Environment, slug: str) -> None:
+    """Raise :class:`RunbookError` naming the known procedures unless ``slug`` is one."""
+    known = procedures(jinja_env)
+    if slug not in known:
+        raise RunbookError(f"unknown procedure {slug!r}: use one of {', '.join(known)}")
+
+
 def change_request_name(name: str, slug: str) -> str:
     """The file name of environment ``name``'s change request for procedure ``slug``."""
     return f"{name}-{_prefix(slug)}change-request.pdf"
 
 
-REFERENCE = ("format.md", "reference.md.j2")
+REFERENCE = (f"{names.REFERENCE_PAGE}.md", "reference.md.j2")
 
 
 def render_reference(jinja_env: jinja2.Environment) -> dict[PurePosixPath, str]:
@@ -294,8 +301,8 @@ def render_reference(jinja_env: jinja2.Environment) -> dict[PurePosixPath, str]:
     rows: list[dict[str, Any]] = []
     _reference_rows(schema, schema["$defs"], "", rows)
     target, template = REFERENCE
-    with _template_errors(jinja_env, template):
-        text = jinja_env.get_template(template).render(rows=rows, title=schema["title"])
+    with template_errors(jinja_env, template):
+        text = jinja_env.get_template(template).render(rows=rows)
     return {PurePosixPath(target): text}
 
 
@@ -311,7 +318,9 @@ def _reference_rows(
                 "key": prefix + key,
                 "type": _kind_of(kind),
                 "required": key in node.get("required", ()),
-                "default": prop.get("default"),
+                "default": None
+                if below is not None
+                else prop.get("default"),  # a mapping: its keys
                 "description": prop.get("description") or (below or {}).get("description", ""),
                 "example": (prop.get("examples") or [None])[0],
             }
@@ -389,19 +398,19 @@ def render_catalogue_rows(
 ) -> dict[PurePosixPath, str]:
     """The catalogue (docs/environments/index.md) from :func:`catalogue_row` rows, in name order."""
     target, template = CATALOGUE
-    with _template_errors(jinja_env, template):
+    with template_errors(jinja_env, template):
         text = jinja_env.get_template(template).render(rows=rows, products=product_table())
     return {PurePosixPath(target): text}
 
 
 def _render(jinja_env: jinja2.Environment, template: str, **values: Any) -> str:
     """``template`` rendered with ``values``."""
-    with _template_errors(jinja_env, template):
+    with template_errors(jinja_env, template):
         return jinja_env.get_template(template).render(**values)
 
 
 @contextlib.contextmanager
-def _template_errors(jinja_env: jinja2.Environment, template: str) -> Iterator[None]:
+def template_errors(jinja_env: jinja2.Environment, template: str) -> Iterator[None]:
     """A template's errors as :class:`TemplateError`: a message naming the file and line."""
     try:
         yield

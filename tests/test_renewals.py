@@ -234,7 +234,9 @@ def test_due_lists_a_certificate_that_has_expired(tmp_path: Path) -> None:
         lync=f"  oauth_certificate:\n    subject: CN=contoso.com\n    not_after: {later}\n",
         exchange=f"  auth_certificate:\n    thumbprint: 3C5E8F0A1B2C3D4E5F60718293A4B5C6D7E8F90A\n    not_after: {gone}\n",
     )
-    result = CliRunner().invoke(main, ["due", "--project", str(path.parent.parent), "--within", "0"])
+    result = CliRunner().invoke(
+        main, ["due", "--project", str(path.parent.parent), "--within", "0"]
+    )
     assert result.exit_code == 1
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
     assert rows == [
@@ -302,11 +304,25 @@ def test_each_procedures_change_request_read_back(
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     for needle in needles:
         assert needle in text, needle
-    unknown = CliRunner().invoke(
-        main,
-        ["change-request", name, "--procedure", "nope", "-o", str(out), "--project", str(project)],
-    )
-    assert unknown.exit_code == 1 and "unknown procedure 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize("target", [["contoso", "-o", "x.pdf"], ["--all", "-o", "out"]])
+def test_an_unknown_procedure_is_refused_and_nothing_written(
+    project: Path, target: list[str]
+) -> None:
+    out = project / target[-1]
+    args = [
+        "change-request",
+        *target[:-1],
+        str(out),
+        "--procedure",
+        "nope",
+        "--project",
+        str(project),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "unknown procedure 'nope'" in result.stderr
+    assert not out.exists()
 
 
 def _fields(model: Any, prefix: str = "") -> list[str]:
@@ -321,9 +337,20 @@ def _fields(model: Any, prefix: str = "") -> list[str]:
 
 
 def test_the_reference_page_lists_every_field_of_the_model() -> None:
-    page = (REPO / "docs" / "environments" / "format.md").read_text("utf-8")
+    jinja_env = rendering.make_jinja_env(REPO / "templates")
+    (page,) = rendering.render_reference(jinja_env).values()
     listed = re.findall(r"^\| `([a-z_.]+)` \|", page, re.M)
     assert listed == _fields(EnvironmentSpec)
     assert (
         "| `lync.next_oauth_certificate.effective` | date and time with a time zone | no |" in page
     )
+    assert "`{" not in page  # a mapping's default is its keys' defaults, not a Python dict
+
+
+def test_an_environment_cannot_take_the_reference_page_s_name(tmp_path: Path) -> None:
+    path = _environment(tmp_path)
+    taken = path.with_name("format.yml")
+    path.rename(taken)
+    env, diagnostics = load(taken, taken.parent.parent, TODAY)
+    assert env is None
+    assert "the environment format's reference page" in diagnostics[0].message
