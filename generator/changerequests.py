@@ -297,7 +297,9 @@ def change_request(
     if env is None:
         raise InputError(_found)
     jinja_env = pipeline.jinja_env_for(project.templates)
-    changes = changes_for(jinja_env, project.root, env, today, since=since, previous=previous)
+    changes = changes_for(
+        jinja_env, project.root, env, today, since=since, previous=previous, procedure=procedure
+    )
     data, warnings = pdf.make_pdf(
         jinja_env, env, procedure, paper=paper, changes=changes, created=created
     )

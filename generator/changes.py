@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,14 +86,19 @@ class ChangeSet:
 
 
 def compare(
-    jinja_env: jinja2.Environment, before: LoadedEnvironment, after: LoadedEnvironment, against: str
+    jinja_env: jinja2.Environment,
+    before: LoadedEnvironment,
+    after: LoadedEnvironment,
+    against: str,
+    procedure: str = INTEGRATION,
 ) -> ChangeSet:
-    """The semantic differences between two versions of an environment."""
+    """The semantic differences between two versions of an environment: its settings, the
+    commands of ``procedure`` and the DNS records."""
     found = [
         *_compare_settings(_settings(before), _settings(after)),
         *_compare_commands(
-            plan(jinja_env, context(before), INTEGRATION),
-            plan(jinja_env, context(after), INTEGRATION),
+            plan(jinja_env, context(before), procedure),
+            plan(jinja_env, context(after), procedure),
         ),
         *_compare_records(context(before), context(after)),
     ]
@@ -108,9 +113,9 @@ def _settings(env: LoadedEnvironment) -> dict[str, Any]:
     # Defaults that are derived count as settings too: they reach commands.
     data.setdefault("exchange", {})["autodiscover_host (effective)"] = env.spec.autodiscover_host
     data.setdefault("dns", {})["zone (effective)"] = env.spec.zone
-    if env.certificate is not None:
-        cert = env.certificate
-        data["lync"]["oauth_certificate (read from file)"] = {
+    for key, cert in sorted(env.all_certificates.items()):
+        side, name = key.split(".")
+        data[side][f"{name} (read from file)"] = {
             "subject": cert.subject,
             "key_size": cert.key_size,
             "thumbprint": cert.thumbprint,
@@ -279,8 +284,9 @@ def previous_from_git(
         ]
         if env is None:
             raise InputError(errors)
-        return LoadedEnvironment(
-            current.name, current.path, env.spec, env.certificate, None, (), env.all_certificates
+        # As the current one, without the paths into the temporary checkout.
+        return replace(
+            env, name=current.name, path=current.path, certificate_path=None, certificate_paths={}
         )
 
 
@@ -329,6 +335,7 @@ def changes_for(
     *,
     since: str | None = None,
     previous: Path | None = None,
+    procedure: str = INTEGRATION,
 ) -> ChangeSet | None:
     """What changed in ``current`` since git revision ``since``, or compared with the file
     ``previous``; None when neither is given."""
@@ -336,8 +343,9 @@ def changes_for(
         raise RunbookError("give --since or --previous, not both")
     if since is not None:
         before = previous_from_git(current, root, since, today)
-        return compare(jinja_env, before, current, f"git revision {since}")
+        return compare(jinja_env, before, current, f"git revision {since}", procedure)
     if previous is not None:
         before = previous_from_file(previous, root, today)
-        return compare(jinja_env, before, current, f"the file {sources.display_path(previous)}")
+        shown = f"the file {sources.display_path(previous)}"
+        return compare(jinja_env, before, current, shown, procedure)
     return None

@@ -248,6 +248,31 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), "utf-8")
 
 
+def test_a_renewal_s_changes_are_its_own_commands_and_certificates(
+    project: Path, tmp_path: Path
+) -> None:
+    """Moving the roll's date changes the renewal's command; a new file for the next
+    certificate is a changed setting (read from the file)."""
+    previous = tmp_path / "previous" / "contoso.yml"
+    previous.parent.mkdir()
+    shutil.copytree(project / "environments" / "certs", previous.parent / "certs")
+    shutil.copy2(project / "environments" / "contoso.yml", previous)
+    current = project / "environments" / "contoso.yml"
+    edit(current, "effective: 2028-12-01T22:00:00+00:00", "effective: 2028-12-02T22:00:00+00:00")
+    edit(current, "file: certs/contoso-oauth-2028.cer", "file: certs/contoso-oauth.cer")
+    env, _ = load(current, project, TODAY)
+    assert env is not None
+    jinja_env = rendering.make_jinja_env(project / "templates")
+    found = changes.changes_for(
+        jinja_env, project, env, TODAY, previous=previous, procedure="renew-oauth-certificate"
+    )
+    assert found is not None
+    subjects = {(d.kind, d.subject) for d in found.differences}
+    assert ("setting", "lync.next_oauth_certificate (read from file).thumbprint") in subjects
+    roll = [d for d in found.differences if d.kind == "command" and "-Roll" in (d.after or "")]
+    assert len(roll) == 1 and "2028-12-02T22:00:00+00:00" in roll[0].after
+
+
 def test_what_changes_lists_exactly_the_changed_items(project: Path, tmp_path: Path) -> None:
     previous = tmp_path / "previous" / "contoso.yml"
     previous.parent.mkdir()
