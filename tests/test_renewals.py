@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, TODAY
 from pypdf import PdfReader
+from test_powershell import KNOWN
 
 from generator import rendering
 from generator.cli import main
@@ -47,6 +48,25 @@ def _commands(files: dict[str, str], slug: str) -> list[pwsh.Command]:
 
 def _named(commands: list[pwsh.Command], name: str) -> list[dict[str, Any]]:
     return [c.params for c in commands if c.name == name]
+
+
+@pytest.mark.parametrize("name", ["contoso", "fabrikam", "litwareinc", "northwind"])
+def test_every_renewal_command_is_known_and_every_change_stops_on_error(name: str) -> None:
+    """As tests/test_powershell.py checks the integration's: documented cmdlets only, no
+    lookalike dashes or quotes, and -ErrorAction Stop on every command that changes."""
+    files = _files(name)
+    for slug in (OAUTH, AUTH):
+        commands = _commands(files, slug)
+        unknown = {c.name for c in commands} - KNOWN - {"Set-AuthConfig", "Remove-CsCertificate"}
+        assert not unknown, f"{name} {slug}: {unknown}"
+        changing = [
+            c
+            for c in commands
+            if c.name.split("-")[0] in ("Set", "New", "Remove") and c.name != "New-Item"
+        ]
+        assert changing and all(c.params.get("ErrorAction") == "Stop" for c in changing)
+        texts = [t for f, t in files.items() if f"-{slug}-" in f or f == f"{slug}.md"]
+        assert not any(pwsh.LOOKALIKES.search(t) for t in texts)
 
 
 def test_the_roll_with_the_new_certificate_described() -> None:
@@ -88,7 +108,8 @@ def test_the_roll_without_the_new_certificate_asks_when_it_runs() -> None:
         for p in rolls
     )
     script = files[f"fabrikam-{OAUTH}-lync.ps1"]
-    assert "Read-Host 'Thumbprint of the new OAuthTokenIssuer certificate" in script
+    prompts = [a for c in commands if c.name == "Read-Host" for a in c.args]
+    assert "Thumbprint of the new OAuthTokenIssuer certificate (40 hexadecimal digits)" in prompts
     assert "[datetime]::ParseExact($answer, 'yyyy-MM-dd HH:mm'" in script
     assert "Add `lync.next_oauth_certificate`" in files[f"{OAUTH}.md"]
 
