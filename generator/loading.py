@@ -246,11 +246,10 @@ def _certificates(
     read: dict[str, certificates.CertificateInfo] = {}
     paths: dict[str, Path] = {}
     for key in rules.CERTIFICATES:
-        side, name = key.split(".")
-        stated = getattr(getattr(spec, side), name)
+        stated = rules.stated(spec, key)
         if stated is None or stated.file is None:
             continue
-        key_path = (side, name, "file")
+        key_path = (*key.split("."), "file")
         try:
             paths[key] = resolve_inside(path.parent, stated.file, project)
             read[key] = certificates.read(paths[key].read_bytes())

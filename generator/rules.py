@@ -122,17 +122,23 @@ def _change(spec: EnvironmentSpec) -> Iterator[Finding]:
         yield ("change", "window_end"), "the change window ends before it starts", "error"
 
 
+def stated(spec: EnvironmentSpec, key: str) -> Certificate | None:
+    """The certificate that key ``key`` of :data:`CERTIFICATES` describes, if any."""
+    side, name = key.split(".")
+    return getattr(getattr(spec, side), name)  # type: ignore[no-any-return]
+
+
 def _certificate(
     spec: EnvironmentSpec, key: str, info: CertificateInfo | None, today: dt.date
 ) -> Iterator[Finding]:
-    side, name = key.split(".")
-    stated = getattr(getattr(spec, side), name)
-    if stated is None:
+    described = stated(spec, key)
+    if described is None:
         return
+    side, name = key.split(".")
     base = (side, name)
-    subject, key_size, not_after = stated.subject, stated.key_size, stated.not_after
+    subject, key_size, not_after = described.subject, described.key_size, described.not_after
     if info is not None:
-        yield from _stated_against_file(base, stated, info)
+        yield from _stated_against_file(base, described, info)
         subject, key_size, not_after = info.subject, info.key_size, info.not_after.date()
     where = (*base, "file") if info else None
     if side == "lync" and subject is not None:
@@ -274,8 +280,7 @@ def expiries(
     """(key, expiry date, procedure that renews it) of every certificate whose expiry is known."""
     found = []
     for key, procedure in CERTIFICATES.items():
-        side, name = key.split(".")
-        expires = _expires_at(getattr(getattr(spec, side), name), read.get(key))
+        expires = _expires_at(stated(spec, key), read.get(key))
         if expires is not None:
             found.append((key, expires.date(), procedure))
     return found
