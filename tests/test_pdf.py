@@ -57,9 +57,9 @@ def pages_text(path: Path) -> list[str]:
 
 def present(command: str, text: str) -> bool:
     """``command`` is in ``text`` in full, where the layout may have broken a line anywhere
-    (a newline inserted) or at a space (the space replaced by the newline): compared without
-    any white space."""
-    return "".join(command.split()) in "".join(text.split())
+    (a newline inserted) or at a space (the space replaced by the newline)."""
+    chars = (r"\s" if c == " " else re.escape(c) for c in command)
+    return re.search(r"\n?".join(chars), text) is not None
 
 
 def runbook_commands(project: Path, name: str) -> list[str]:
