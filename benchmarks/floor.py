@@ -26,7 +26,7 @@ def main(project: Path) -> int:
     envs, total = [], 0
     for path in sorted((project / "environments").glob("*.yml")):
         spec = EnvironmentSpec.model_validate(yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader))
-        env = LoadedEnvironment(path.stem, path, spec, None, None)
+        env = LoadedEnvironment(path.stem, path, spec)
         total += sum(len(text) for text in render_environment(jinja_env, env).values())
         envs.append(env)
     rows = [catalogue_row(env) for env in envs]

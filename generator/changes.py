@@ -285,9 +285,7 @@ def previous_from_git(
         if env is None:
             raise InputError(errors)
         # As the current one, without the paths into the temporary checkout.
-        return replace(
-            env, name=current.name, path=current.path, certificate_path=None, certificate_paths={}
-        )
+        return replace(env, name=current.name, path=current.path, certificate_paths={})
 
 
 def _git_show(project: Path, rev: str, rel: str) -> bytes:

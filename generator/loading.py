@@ -49,8 +49,6 @@ class LoadedEnvironment:
     name: str
     path: Path
     spec: EnvironmentSpec
-    certificate: certificates.CertificateInfo | None  # the OAuthTokenIssuer's, from its file
-    certificate_path: Path | None
     warnings: tuple[Diagnostic, ...] = field(default=())
     # Every certificate read from a file, by key ("exchange.auth_certificate"), and the files.
     all_certificates: dict[str, certificates.CertificateInfo] = field(default_factory=dict)
@@ -111,10 +109,7 @@ def load(
         )
     if any(d.severity == "error" for d in at.found):
         return None, at.found
-    oauth = "lync.oauth_certificate"
-    env = LoadedEnvironment(
-        path.stem, path, spec, read.get(oauth), paths.get(oauth), tuple(at.found), read, paths
-    )
+    env = LoadedEnvironment(path.stem, path, spec, tuple(at.found), read, paths)
     return env, at.found
 
 

@@ -190,8 +190,8 @@ def _unshown(
     """A warning for each field of ``env`` that holds a character of ``missing``, located in
     its file; :class:`TemplateError` for a character that comes from no field (the template's)."""
     fields = list(_texts(env.spec.model_dump(mode="json"), ""))
-    if env.certificate is not None:
-        fields.append(("lync.oauth_certificate.file", env.certificate.subject))
+    for key, cert in sorted(env.all_certificates.items()):
+        fields.append((f"{key}.file", cert.subject))
     if changes is not None:
         fields += [(f"{d.subject} (before)", d.before or "") for d in changes.differences]
     try:

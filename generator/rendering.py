@@ -224,7 +224,7 @@ def context(env: LoadedEnvironment) -> PageContext:
         name=env.name,
         env=env.spec,
         facts=derive(env.spec),
-        certificate=env.certificate,
+        certificate=env.all_certificates.get("lync.oauth_certificate"),
         files=files,
         products=product_table(),
         version=__version__,

@@ -87,8 +87,8 @@ def test_a_good_certificate_file_loads(tmp_path: Path) -> None:
     path = _environment(tmp_path, certs.der(cert), stated=stated, change=WINDOW)
     env, lines = _load(path, tmp_path)
     assert lines == []
-    assert env is not None and env.certificate is not None
-    assert env.certificate.thumbprint == thumbprint.upper()
+    assert env is not None
+    assert env.all_certificates["lync.oauth_certificate"].thumbprint == thumbprint.upper()
     assert env.spec.lync.oauth_certificate is not None
     assert env.spec.lync.oauth_certificate.thumbprint == thumbprint.upper()
 
