@@ -113,6 +113,16 @@ def test_a_build_writes_only_files_whose_bytes_change(project: Path) -> None:
     assert sorted(str(p) for p in report.written) == edited
     changed = {p for p, t in times.items() if p.stat().st_mtime_ns != t}
     assert sorted(p.relative_to(project / OUT).as_posix() for p in changed) == edited
+    # The title is on every page and script of the environment, and in the catalogue.
+    _edit(project, "contoso", "title: Contoso Ltd.", "title: Contoso Renamed")
+    report, _ = build(Project(project), today=TODAY)
+    showing = [
+        p.relative_to(project / OUT).as_posix()
+        for p in (project / OUT).rglob("*")
+        if p.is_file() and "Contoso Renamed" in p.read_text("utf-8", "replace")
+    ]
+    assert len(showing) > 10
+    assert sorted(str(p) for p in report.written) == sorted(showing)
 
 
 def test_deleting_an_environment_removes_only_files_the_manifest_lists(project: Path) -> None:
