@@ -106,10 +106,10 @@ def read(data: bytes) -> CertificateInfo:
 
 
 def _key_size(cert: x509.Certificate) -> int:
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
     key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+    if isinstance(key, rsa.RSAPublicKey):
         return key.key_size
     if isinstance(key, ec.EllipticCurvePublicKey):
         return key.curve.key_size
@@ -117,7 +117,8 @@ def _key_size(cert: x509.Certificate) -> int:
         return 256
     if isinstance(key, ed448.Ed448PublicKey):
         return 456
-    return 0
+    # DSA, not named: cryptography deprecates the name itself.
+    return int(getattr(key, "key_size", 0))
 
 
 def _windows_subject(name: x509.Name) -> str:
