@@ -156,6 +156,7 @@ def test_every_fenced_block_is_found(rendered: dict[str, dict[str, str]]) -> Non
 KNOWN = {
     "Get-CsCertificate",
     "Set-CsCertificate",
+    "Remove-CsCertificate",  # the renewal's, once the previous certificate has expired
     "Get-CsManagementStoreReplicationStatus",
     "Get-CsOAuthConfiguration",
     "Set-CsOAuthConfiguration",
@@ -164,6 +165,7 @@ KNOWN = {
     "Set-CsPartnerApplication",
     "Test-CsExStorageConnectivity",
     "Get-AuthConfig",
+    "Set-AuthConfig",  # the Exchange Auth certificate's renewal
     "Get-ExchangeCertificate",
     "Get-PartnerApplication",
     "Set-PartnerApplication",
