@@ -42,6 +42,10 @@ _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _CONFLICT_MARKER = re.compile(r"^(?:<{7}|\|{7}|={7}|>{7})(?: [^\r\n]*)?\r?$", re.M)
 
 
+# The certificates an environment file names, read, by key; and their files.
+Read = tuple[dict[str, certificates.CertificateInfo], dict[str, Path]]
+
+
 @dataclass(frozen=True)
 class LoadedEnvironment:
     """A valid environment: its name, where it came from, its data and certificates."""
@@ -97,11 +101,10 @@ def load(
         names.environment_name(path.stem)
     except ValueError as exc:
         at.error(Position(1, 1), str(exc))
-    doc = _document(path, project, at)
-    spec = _spec(doc, at) if doc is not None else None
-    if doc is None or spec is None:
+    parsed = _parse(path, project, at)
+    if parsed is None:
         return None, at.found
-    read, paths = _certificates(spec, path, project, doc, at)
+    doc, spec, (read, paths) = parsed
     for key_path, message, severity in rules.check(spec, read, today):
         code = "certificate" if ".".join(map(str, key_path[:2])) in rules.CERTIFICATES else ""
         at.found.append(
@@ -116,13 +119,23 @@ def load(
 def expiries(path: Path, project: Path) -> list[tuple[str, dt.date, str]]:
     """The known certificate expiries of one environment file, even when the file has
     errors (an expired certificate is one): ``runbook due`` must list it."""
-    at = _Located(display_path(path))
+    parsed = _parse(path, project, _Located(display_path(path)))
+    if parsed is None:
+        return []
+    _, spec, (read, _) = parsed
+    return rules.expiries(spec, read)
+
+
+def _parse(
+    path: Path, project: Path, at: _Located
+) -> tuple[Document, EnvironmentSpec, Read] | None:
+    """The file's document, its model, and the certificates it names, read (with their
+    paths); None when the file or its model is unusable (``at`` holds why)."""
     doc = _document(path, project, at)
     spec = _spec(doc, at) if doc is not None else None
     if doc is None or spec is None:
-        return []
-    read, _ = _certificates(spec, path, project, doc, at)
-    return rules.expiries(spec, read)
+        return None
+    return doc, spec, _certificates(spec, path, project, doc, at)
 
 
 class _Located:
@@ -236,7 +249,7 @@ def _spec(doc: Document, at: _Located) -> EnvironmentSpec | None:
 
 def _certificates(
     spec: EnvironmentSpec, path: Path, project: Path, doc: Document, at: _Located
-) -> tuple[dict[str, certificates.CertificateInfo], dict[str, Path]]:
+) -> Read:
     """The certificates the file names by their ``file``, read, by key; and their paths."""
     read: dict[str, certificates.CertificateInfo] = {}
     paths: dict[str, Path] = {}
