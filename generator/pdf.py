@@ -72,27 +72,22 @@ def render_html(
     procedure = plan(jinja_env, ctx, slug)
     window_end = env.spec.change.window_end
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None
-    try:
-        with rendering.template_errors(jinja_env, TEMPLATE):
-            # A procedure may have its own document, extending the common one.
-            template = jinja_env.select_template([f"{slug}.{TEMPLATE}", TEMPLATE])
-            html = template.render(
-                ctx=ctx,
-                procedure=procedure,
-                latest_backout=(
-                    window_end - dt.timedelta(minutes=procedure.backout_minutes)
-                    if window_end
-                    else None
-                ),
-                changes=changes,
-                paper=PAPERS[paper],
-                created=stamp,
-                # As an image, not inline SVG: WeasyPrint draws it ~0.15 s faster.
-                topology="data:image/svg+xml;base64,"
-                + base64.b64encode(environment_svg(env).encode("utf-8")).decode("ascii"),
-            )
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"templates/{TEMPLATE}: {exc}") from None
+    with rendering.template_errors(jinja_env, TEMPLATE):
+        # A procedure may have its own document, extending the common one.
+        template = jinja_env.select_template([f"{slug}.{TEMPLATE}", TEMPLATE])
+        html = template.render(
+            ctx=ctx,
+            procedure=procedure,
+            latest_backout=(
+                window_end - dt.timedelta(minutes=procedure.backout_minutes) if window_end else None
+            ),
+            changes=changes,
+            paper=PAPERS[paper],
+            created=stamp,
+            # As an image, not inline SVG: WeasyPrint draws it ~0.15 s faster.
+            topology="data:image/svg+xml;base64,"
+            + base64.b64encode(environment_svg(env).encode("utf-8")).decode("ascii"),
+        )
     return Document(env.name, html)
 
 

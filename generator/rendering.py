@@ -318,9 +318,7 @@ def _reference_rows(
                 "key": prefix + key,
                 "type": _kind_of(kind),
                 "required": key in node.get("required", ()),
-                "default": None
-                if below is not None
-                else prop.get("default"),  # a mapping: its keys
+                "default": prop.get("default") if below is None else None,  # a mapping: none
                 "description": prop.get("description") or (below or {}).get("description", ""),
                 "example": (prop.get("examples") or [None])[0],
             }
@@ -423,7 +421,7 @@ def template_errors(jinja_env: jinja2.Environment, template: str) -> Iterator[No
             "runbook may lack it: `runbook init` makes a project that has every template, to "
             "copy it from)"
         ) from None
-    except jinja2.UndefinedError as exc:
+    except jinja2.TemplateError as exc:  # at run time: an undefined name, a failed call
         where = _template_line(exc) or _shown(jinja_env, template)
         raise TemplateError(f"{where}: {exc.message}") from None
 
