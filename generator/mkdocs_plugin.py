@@ -126,7 +126,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
             return
         shown = display_path(made.job.path)
         for warning in made.warnings:  # about the environment's text: never fails a build
-            log.info("runbook: change request: warning: %s", warning.format())
+            log.info("runbook: change request: %s", warning.format())
         data = made.data
         if data is None and made.machine:  # never fails a build: the site is still whole
             if not self.told:
